@@ -1,0 +1,7 @@
+"""How the `ideas` package plugs into the portal."""
+
+from __future__ import annotations
+
+from portal.features import Feature
+
+FEATURE = Feature(name="ideas")

@@ -1,0 +1,101 @@
+"""The application factory: it only wires the parts together."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.authentication import AuthenticationMiddleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import HTTPConnection
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Mount
+from starlette.staticfiles import StaticFiles
+from tortoise.contrib.starlette import RegisterTortoise
+
+from portal import api, db, error_pages, routes
+from portal.auth import PortalAuthBackend
+from portal.csrf import CSRFMiddleware, origin_of
+from portal.errors import HearkenError
+from portal.features import Feature, load_features, setup_features
+from portal.ratelimit import RateLimits
+from portal.settings import Settings
+
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+SESSION_COOKIE = "hearken_session"
+SESSION_MAX_AGE = 14 * 24 * 3600
+MAX_BODY_SIZE = 12 * 1024 * 1024
+
+
+def _auth_error(conn: HTTPConnection, exc: Exception) -> Response:
+    return error_pages.problem(401, str(exc), title="Invalid credentials")
+
+
+def _routes(features: Sequence[Feature]) -> list[BaseRoute]:
+    api_routes: list[BaseRoute] = list(api.routes())
+    page_routes: list[BaseRoute] = list(routes.routes())
+    for feature in features:
+        api_routes.extend(feature.api_routes())
+        page_routes.extend(feature.routes())
+    return [
+        Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
+        Mount("/api/v1", routes=api_routes),
+        *page_routes,
+        *routes.fallback_routes(),
+    ]
+
+
+def create_app(settings: Settings | None = None, *, migrate: bool | None = None) -> Starlette:
+    """The portal for `settings`. `migrate` runs pending migrations at start (default: in development)."""
+    settings = settings or Settings.from_env()
+    features = load_features(settings.features)
+    setup_features(features)
+    config = db.tortoise_config(settings, features)
+    run_migrations = (not settings.production) if migrate is None else migrate
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if run_migrations:
+            await db.migrate(config)
+        async with RegisterTortoise(app, config=config):
+            yield
+
+    app = Starlette(
+        debug=False,
+        routes=_routes(features),
+        middleware=[
+            Middleware(error_pages.ErrorMiddleware),
+            Middleware(
+                SessionMiddleware,
+                secret_key=settings.secret_key,
+                session_cookie=SESSION_COOKIE,
+                max_age=SESSION_MAX_AGE,
+                same_site="lax",
+                https_only=settings.production,
+            ),
+            Middleware(CSRFMiddleware, trusted_origins=(origin_of(settings.base_url),)),
+            Middleware(AuthenticationMiddleware, backend=PortalAuthBackend(), on_error=_auth_error),
+        ],
+        exception_handlers={
+            HearkenError: error_pages.hearken_error,
+            HTTPException: error_pages.http_error,
+            Exception: error_pages.server_error,
+        },
+        lifespan=lifespan,
+        max_body_size=MAX_BODY_SIZE,
+    )
+    app.state.settings = settings
+    app.state.features = features
+    app.state.tortoise_config = config
+    app.state.rate_limits = RateLimits(settings.redis_url)
+    app.state.nav = [item for feature in features for item in feature.nav]
+    return app
+
+
+def create_served_app() -> Starlette:
+    """The app `hearken serve` runs; the command has migrated already."""
+    return create_app(migrate=False)

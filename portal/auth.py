@@ -1,0 +1,62 @@
+"""Who is asking: the session's user, or a bearer token's owner (`request.user`)."""
+
+from __future__ import annotations
+
+from starlette.authentication import (
+    AuthCredentials,
+    AuthenticationBackend,
+    AuthenticationError,
+    BaseUser,
+    UnauthenticatedUser,
+)
+from starlette.requests import HTTPConnection, Request
+
+from portal import accounts
+from portal.models import User
+
+_USER_KEY = "uid"
+_VERSION_KEY = "sv"
+
+
+class PortalAuthBackend(AuthenticationBackend):
+    async def authenticate(self, conn: HTTPConnection) -> tuple[AuthCredentials, BaseUser] | None:
+        header = conn.headers.get("authorization")
+        if header is not None:
+            scheme, _, token = header.partition(" ")
+            if scheme.lower() != "bearer" or not token.strip():
+                raise AuthenticationError("Authorization must be 'Bearer <token>'.")
+            user = await accounts.user_for_token(token.strip())
+            if user is None:
+                raise AuthenticationError("The API token is invalid or revoked.")
+            return AuthCredentials(["authenticated", "token"]), user  # type: ignore[return-value]
+        uid = conn.session.get(_USER_KEY)
+        if uid is None:
+            return None
+        user = await User.get_or_none(id=uid)
+        if user is None or user.banned_at is not None:
+            conn.session.clear()
+            return None
+        if conn.session.get(_VERSION_KEY) != user.session_version:
+            conn.session.clear()
+            return None
+        return AuthCredentials(["authenticated", "session"]), user  # type: ignore[return-value]
+
+
+def current_user(request: HTTPConnection) -> User | None:
+    user = request.scope.get("user")
+    return user if isinstance(user, User) else None
+
+
+def sign_in(request: Request, user: User) -> None:
+    # A fresh session on sign-in, so a token planted before sign-in is worthless afterwards.
+    request.session.clear()
+    request.session[_USER_KEY] = user.id
+    request.session[_VERSION_KEY] = user.session_version
+
+
+def sign_out(request: Request) -> None:
+    request.session.clear()
+
+
+def anonymous() -> UnauthenticatedUser:
+    return UnauthenticatedUser()

@@ -1,0 +1,72 @@
+"""The portal's own tables: people, their API tokens, and the audit log of staff actions."""
+
+from __future__ import annotations
+
+from tortoise import fields
+from tortoise.models import Model
+
+ROLES = ("member", "staff", "community_manager", "admin")
+
+
+class User(Model):
+    id = fields.IntField(primary_key=True)
+    # Stored lower-cased so that uniqueness ignores letter case.
+    email = fields.CharField(max_length=254, unique=True)
+    name = fields.CharField(max_length=80)
+    password_hash = fields.CharField(max_length=200, null=True)
+    role = fields.CharField(max_length=20, default="member", db_default="member")
+    email_verified_at = fields.DatetimeField(null=True)
+    banned_at = fields.DatetimeField(null=True)
+    # Bumped to sign the user out everywhere (password change, ban).
+    session_version = fields.IntField(default=1, db_default=1)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "users"
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def verified(self) -> bool:
+        return self.email_verified_at is not None
+
+    @property
+    def display_name(self) -> str:
+        return self.name
+
+
+class ApiToken(Model):
+    id = fields.IntField(primary_key=True)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "portal.User", related_name="api_tokens", on_delete=fields.CASCADE
+    )
+    name = fields.CharField(max_length=80, default="", db_default="")
+    # SHA-256 of the token: tokens are long random strings, so a fast hash is safe here.
+    token_hash = fields.CharField(max_length=64, unique=True)
+    prefix = fields.CharField(max_length=12)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    last_used_at = fields.DatetimeField(null=True)
+    revoked_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "api_tokens"
+
+
+class AuditEntry(Model):
+    id = fields.BigIntField(primary_key=True)
+    actor: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "portal.User", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
+    action = fields.CharField(max_length=60)
+    object_kind = fields.CharField(max_length=40, default="", db_default="")
+    object_id = fields.BigIntField(null=True)
+    detail = fields.JSONField(default=dict)
+    created_at = fields.DatetimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        table = "audit_log"

@@ -1,0 +1,59 @@
+"""Jinja2 rendering: pages, and the fragments htmx asks for."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+from starlette.templating import Jinja2Templates
+
+from portal import csrf, permissions
+from portal.auth import current_user
+
+TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+templates = Jinja2Templates(directory=TEMPLATES_DIR)
+templates.env.globals["STATIC_VERSION"] = "1"
+
+
+def flash(request: Request, message: str, kind: str = "info") -> None:
+    request.session.setdefault("flash", []).append({"kind": kind, "message": message})
+
+
+def _pop_flashes(request: Request) -> list[dict[str, str]]:
+    return request.session.pop("flash", []) if "session" in request.scope else []
+
+
+def is_htmx(request: Request) -> bool:
+    return request.headers.get("hx-request") == "true"
+
+
+def render(
+    request: Request,
+    name: str,
+    context: dict[str, Any] | None = None,
+    *,
+    status_code: int = 200,
+    fragment: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> HTMLResponse:
+    """Renders `name`, or only `fragment` when htmx asks, from one context (so they never differ)."""
+    user = current_user(request)
+    settings = request.app.state.settings
+    ctx: dict[str, Any] = {
+        "user": user,
+        "settings": settings,
+        "nav": request.app.state.nav,
+        "csrf_token": csrf.token_for(request) if "session" in request.scope else "",
+        "can": lambda action, obj=None: permissions.can(user, action, obj),
+    }
+    if context:
+        ctx.update(context)
+    template = fragment if fragment is not None and is_htmx(request) else name
+    if template == name:
+        ctx["flashes"] = _pop_flashes(request)
+    response = templates.TemplateResponse(request, template, ctx, status_code=status_code, headers=headers)
+    if fragment is not None:
+        response.headers["Vary"] = "HX-Request"
+    return response

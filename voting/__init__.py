@@ -1,0 +1,1 @@
+"""voting feature package."""
