@@ -1,0 +1,177 @@
+"""One fixture, two backends: every test that uses the database runs on SQLite and on PostgreSQL.
+
+PostgreSQL runs when HEARKEN_TEST_POSTGRES_URL is set (CI sets it); if it is set and the server does
+not answer, the whole run fails rather than quietly testing half. Each backend is migrated once per
+run; each test then gets an empty database (a copy of the migrated SQLite file, or truncated
+PostgreSQL tables) and a fresh application over it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import shutil
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+from starlette.applications import Starlette
+from tortoise.backends.base.executor import EXECUTOR_CACHE
+
+from portal import db
+from portal.app import create_app
+from portal.features import load_features, setup_features
+from portal.settings import Settings
+from tests.browser import Client
+
+POSTGRES_URL = os.environ.get("HEARKEN_TEST_POSTGRES_URL", "").strip()
+BACKENDS = ["sqlite", "postgres"] if POSTGRES_URL else ["sqlite"]
+TEST_SECRET = "test-secret-" + "x" * 40
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    if POSTGRES_URL:
+        return f"database backends: sqlite, postgres ({POSTGRES_URL})"
+    return "database backends: sqlite only (set HEARKEN_TEST_POSTGRES_URL to run the PostgreSQL half)"
+
+
+def base_settings(database_url: str) -> Settings:
+    return Settings(
+        database_url=database_url,
+        secret_key=TEST_SECRET,
+        base_url="http://testserver",
+        env="development",
+    )
+
+
+async def _pg_reset_schema(url: str) -> None:
+    conn = await asyncpg.connect(_asyncpg_dsn(url), timeout=10)
+    try:
+        await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
+    finally:
+        await conn.close()
+
+
+def _asyncpg_dsn(url: str) -> str:
+    return "postgresql://" + url.split("://", 1)[1].split("?", 1)[0]
+
+
+async def _pg_truncate(url: str) -> None:
+    conn = await asyncpg.connect(_asyncpg_dsn(url), timeout=10)
+    try:
+        tables = await conn.fetch(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'tortoise_migrations'"
+        )
+        if tables:
+            names = ", ".join(f'"{t["tablename"]}"' for t in tables)
+            await conn.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The backend name; migrates that backend once for the whole run."""
+    name: str = request.param
+    features = load_features(Settings.features)
+    setup_features(features)
+    if name == "sqlite":
+        template = tmp_path_factory.mktemp("sqlite") / "template.sqlite3"
+        url = f"sqlite://{template}"
+    else:
+        url = POSTGRES_URL
+        try:
+            asyncio.run(_pg_reset_schema(url))
+        except (OSError, asyncpg.PostgresError) as exc:
+            pytest.exit(f"HEARKEN_TEST_POSTGRES_URL is set but PostgreSQL does not answer: {exc}", 3)
+    asyncio.run(db.migrate(db.tortoise_config(base_settings(url), features)))
+    request.config.stash.setdefault(_TEMPLATES, {})[name] = url
+    yield name
+
+
+_TEMPLATES = pytest.StashKey[dict[str, str]]()
+
+
+@pytest.fixture
+async def database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty, migrated database of the current backend, private to this test."""
+    template = request.config.stash[_TEMPLATES][backend]
+    if backend == "sqlite":
+        target = tmp_path / "hearken.sqlite3"
+        shutil.copyfile(template.removeprefix("sqlite://"), target)
+        return f"sqlite://{target}"
+    await _pg_truncate(template)
+    return template
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return base_settings(database_url)
+
+
+@pytest.fixture
+async def app(settings: Settings) -> AsyncIterator[Starlette]:
+    # Tortoise caches compiled SQL per connection name, and both backends are called "default":
+    # forget it, or PostgreSQL receives SQLite's placeholders after a SQLite test.
+    EXECUTOR_CACHE.clear()
+    application = create_app(settings, migrate=False)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+async def client(app: Starlette) -> AsyncIterator[Client]:
+    async with Client(app) as c:
+        yield c
+
+
+@pytest.fixture
+async def anon(app: Starlette) -> AsyncIterator[Client]:
+    """A second, separate browser (no shared cookies with `client`)."""
+    async with Client(app) as c:
+        yield c
+
+
+@pytest.fixture
+def make_settings(database_url: str):  # type: ignore[no-untyped-def]
+    def make(**changes: object) -> Settings:
+        return replace(base_settings(database_url), **changes)  # type: ignore[arg-type]
+
+    return make
+
+
+class QueryCounter(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.queries: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if message.lstrip().upper().startswith(("SELECT", "INSERT", "UPDATE", "DELETE", "WITH")):
+            self.queries.append(message)
+
+    @property
+    def count(self) -> int:
+        return len(self.queries)
+
+
+@pytest.fixture
+def count_queries() -> Iterator[QueryCounter]:
+    """Counts the SQL statements Tortoise sends while the test runs (reset with `.queries.clear()`)."""
+    logger = logging.getLogger("tortoise.db_client")
+    handler = QueryCounter()
+    old_level = logger.level
+    logger.setLevel(logging.DEBUG)
+    logger.addHandler(handler)
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(old_level)
+
+
+__all__ = ["Client", "httpx"]
