@@ -4,4 +4,36 @@ from __future__ import annotations
 
 from portal.features import Feature
 
-FEATURE = Feature(name="ideas")
+
+def _routes():  # type: ignore[no-untyped-def]
+    from ideas import routes
+
+    return routes.routes()
+
+
+def _api_routes():  # type: ignore[no-untyped-def]
+    from ideas import api
+
+    return api.routes()
+
+
+def _setup() -> None:
+    from ideas import policy  # noqa: F401 - registers the ideas policies
+
+
+async def _demo() -> None:
+    from ideas import demo
+
+    await demo.fill()
+
+
+FEATURE = Feature(
+    name="ideas",
+    models=("ideas.models",),
+    migrations="ideas.migrations",
+    routes=_routes,
+    api_routes=_api_routes,
+    setup=_setup,
+    demo=_demo,
+    nav=(("/ideas", "Ideas"), ("/roadmap", "Roadmap")),
+)

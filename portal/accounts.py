@@ -15,7 +15,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from portal import permissions
-from portal.errors import Errors, Invalid
+from portal.errors import Errors, Invalid, NotFound
 from portal.models import ROLES, ApiToken, User
 from portal.passwords import hash_password, verify_password
 
@@ -200,7 +200,8 @@ async def create_tokens_for(emails: Iterable[str]) -> list[str]:
 async def revoke_token(*, actor: User, token_id: int) -> None:
     token = await ApiToken.get_or_none(id=token_id).prefetch_related("user")
     if token is None:
-        raise Invalid({"token": "No such token."})
+        # The same answer as for someone else's token, so token ids reveal nothing.
+        raise NotFound()
     permissions.require(actor, "token.manage", token.user, hide=True)
     await ApiToken.filter(id=token_id, revoked_at=None).update(revoked_at=now())
 

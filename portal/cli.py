@@ -142,7 +142,8 @@ def build_parser() -> argparse.ArgumentParser:
     users_sub = users.add_subparsers(dest="users_command", required=True, metavar="ACTION")
     create = users_sub.add_parser("create", help="create one verified account")
     create.add_argument("email", help="the account's e-mail address")
-    create.add_argument("--role", required=True, choices=ROLES, help="the account's role")
+    # Checked by the service (not argparse `choices`), so a bad role exits 1 like any bad input.
+    create.add_argument("--role", required=True, help=f"the account's role: {', '.join(ROLES)}")
     create.add_argument("--password", help="a password (10+ characters); none: sign-in by link only")
     create.add_argument("--name", help="display name (default: the part of the e-mail before @)")
     create.set_defaults(func=_users_create)
@@ -165,12 +166,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo_cmd = sub.add_parser("demo", help="fill an empty database with demo content")
     demo_cmd.set_defaults(func=_demo)
 
-    try:
-        settings = Settings.from_env()
-        features = load_features(settings.features)
-    except SettingsError:
-        features = load_features(Settings.features)
-    for feature in features:
+    # The feature list is not configurable, so building the parser reads no settings (and `--help`
+    # neither fails on a bad one nor writes a local secret file).
+    for feature in load_features(Settings.features):
         if feature.add_commands is not None:
             feature.add_commands(sub)
     return parser

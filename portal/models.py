@@ -70,3 +70,43 @@ class AuditEntry(Model):
 
     class Meta:
         table = "audit_log"
+
+
+class Notification(Model):
+    """One in-app notification for one person."""
+
+    id = fields.BigIntField(primary_key=True)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "portal.User", related_name="notifications", on_delete=fields.CASCADE
+    )
+    kind = fields.CharField(max_length=40)
+    title = fields.CharField(max_length=300)
+    body = fields.TextField(default="")
+    url = fields.CharField(max_length=500, default="", db_default="")
+    # Idempotency: one notification per (cause, person), so a replayed event never notifies twice.
+    dedupe_key = fields.CharField(max_length=200, unique=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    read_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "notifications"
+        indexes = (("user_id", "read_at", "created_at"),)
+
+
+class OutboxMessage(Model):
+    """Work that leaves the process (e-mail, webhook), written in the transaction of its cause."""
+
+    id = fields.BigIntField(primary_key=True)
+    channel = fields.CharField(max_length=20)  # "email" | "webhook"
+    payload = fields.JSONField()
+    dedupe_key = fields.CharField(max_length=200, unique=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    available_at = fields.DatetimeField(db_index=True)
+    attempts = fields.IntField(default=0, db_default=0)
+    sent_at = fields.DatetimeField(null=True)
+    failed_at = fields.DatetimeField(null=True)
+    last_error = fields.TextField(default="", db_default="")
+
+    class Meta:
+        table = "outbox"
+        indexes = (("sent_at", "failed_at", "available_at"),)

@@ -73,7 +73,7 @@ def is_admin(user: User | None) -> bool:
 
 @policy("account.view")
 def _can_view_account(user: User | None, _obj: Any) -> bool:
-    return user is not None
+    return is_active(user)
 
 
 @policy("token.manage")

@@ -7,7 +7,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 ENVIRONMENTS = ("development", "production")
 DEFAULT_DATABASE_URL = "sqlite://hearken.sqlite3"
@@ -32,6 +32,8 @@ class Settings:
     features: tuple[str, ...] = ("ideas", "voting", "rewards")
     signin_limit: str = "10/minute"
     write_limit: str = "60/minute"
+    # Per address, and generous: an office of hundreds of members may share one address.
+    write_limit_per_address: str = "1200/minute"
 
     @property
     def production(self) -> bool:
@@ -86,9 +88,17 @@ class Settings:
 
 def _check_url(name: str, value: str, schemes: tuple[str, ...]) -> str:
     parts = urlsplit(value)
-    if parts.scheme not in schemes or not (parts.netloc or parts.path):
+    if parts.scheme not in schemes or not parts.hostname or not _port_ok(parts):
         raise SettingsError(f"{name} must be a {' or '.join(s + '://' for s in schemes)} URL, not {value!r}")
     return value
+
+
+def _port_ok(parts: SplitResult) -> bool:
+    try:
+        parts.port  # noqa: B018 -- raises ValueError when the port is not a number in range
+    except ValueError:
+        return False
+    return True
 
 
 def _check_database_url(value: str) -> str:
@@ -98,8 +108,10 @@ def _check_database_url(value: str) -> str:
             raise SettingsError("HEARKEN_DATABASE_URL: a sqlite:// URL needs a file name")
         return value
     if parts.scheme in ("postgres", "postgresql"):
-        if not parts.hostname or not parts.path.strip("/"):
-            raise SettingsError("HEARKEN_DATABASE_URL: a postgres:// URL needs a host and a database name")
+        if not parts.hostname or not parts.path.strip("/") or not _port_ok(parts):
+            raise SettingsError(
+                "HEARKEN_DATABASE_URL: a postgres:// URL needs a host, a database name and a valid port"
+            )
         return value
     raise SettingsError(f"HEARKEN_DATABASE_URL must start with sqlite:// or postgres://, not {value!r}")
 
@@ -117,9 +129,11 @@ def _local_secret(database_url: str) -> str:
     folder = db_file.parent if db_file is not None else Path.cwd()
     path = folder / _SECRET_FILE
     try:
-        return path.read_text().strip()
+        existing = path.read_text().strip()
     except FileNotFoundError:
-        pass
+        existing = ""
+    if len(existing) >= _MIN_SECRET_LENGTH:
+        return existing
     secret = secrets.token_urlsafe(48)
     folder.mkdir(parents=True, exist_ok=True)
     path.touch(mode=0o600)

@@ -9,12 +9,14 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.templating import Jinja2Templates
 
-from portal import csrf, permissions
+from portal import csrf, markup, permissions
 from portal.auth import current_user
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 templates = Jinja2Templates(directory=TEMPLATES_DIR)
 templates.env.globals["STATIC_VERSION"] = "1"
+# The one way to put stored HTML on a page: only `portal.markup` output is stored as HTML.
+templates.env.filters["safe_html"] = markup.safe
 
 
 def flash(request: Request, message: str, kind: str = "info") -> None:

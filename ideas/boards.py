@@ -1,0 +1,175 @@
+"""Boards and statuses: created and arranged by administrators."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from ideas.models import VISIBILITIES, Board, Status
+from portal import audit, permissions
+from portal.errors import Errors, Invalid, NotFound
+from portal.models import User
+
+_SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
+
+
+def _check_board(
+    errors: Errors,
+    *,
+    slug: str,
+    name: str,
+    visibility: str,
+    min_tier: str | None,
+    response_target_hours: int | str | None,
+) -> dict:
+    slug = slug.strip().lower()
+    name = " ".join(name.split())
+    if not _SLUG.match(slug) or len(slug) > 60:
+        errors.add("slug", "Use 1–60 lower-case letters, digits and single hyphens, like mobile-app.")
+    if not name or len(name) > 80:
+        errors.add("name", "Enter a name of 1–80 characters.")
+    if visibility not in VISIBILITIES:
+        errors.add("visibility", f"Choose one of {', '.join(VISIBILITIES)}.")
+    tier = (min_tier or "").strip() or None
+    if visibility == "insiders" and tier is None:
+        tier = "Insider"
+    hours = 72
+    if response_target_hours not in (None, ""):
+        try:
+            hours = int(response_target_hours)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            hours = -1
+        if not 1 <= hours <= 24 * 365:
+            errors.add("response_target_hours", "Enter a whole number of hours from 1 to 8760.")
+    return {
+        "slug": slug,
+        "name": name,
+        "visibility": visibility,
+        "min_tier": tier if visibility == "insiders" else None,
+        "response_target_hours": hours,
+    }
+
+
+async def create_board(
+    *,
+    actor: User,
+    slug: str,
+    name: str,
+    visibility: str = "public",
+    description: str = "",
+    min_tier: str | None = None,
+    response_target_hours: int | str | None = None,
+) -> Board:
+    permissions.require(actor, "board.manage")
+    errors = Errors()
+    values = _check_board(
+        errors,
+        slug=slug,
+        name=name,
+        visibility=visibility,
+        min_tier=min_tier,
+        response_target_hours=response_target_hours,
+    )
+    errors.raise_if_any()
+    try:
+        async with in_transaction():
+            position = await Board.all().count()
+            board = await Board.create(**values, description=description.strip()[:2000], position=position)
+            await audit.record(actor, "board.create", kind="board", object_id=board.id, slug=board.slug)
+    except IntegrityError:
+        raise Invalid({"slug": "A board with this slug exists already."}) from None
+    return board
+
+
+async def update_board(
+    *,
+    actor: User,
+    board_id: int,
+    slug: str,
+    name: str,
+    visibility: str,
+    description: str = "",
+    min_tier: str | None = None,
+    response_target_hours: int | str | None = None,
+) -> Board:
+    permissions.require(actor, "board.manage")
+    board = await Board.get_or_none(id=board_id)
+    if board is None:
+        raise NotFound("No such board.")
+    errors = Errors()
+    values = _check_board(
+        errors,
+        slug=slug,
+        name=name,
+        visibility=visibility,
+        min_tier=min_tier,
+        response_target_hours=response_target_hours,
+    )
+    errors.raise_if_any()
+    try:
+        async with in_transaction():
+            await Board.filter(id=board_id).update(**values, description=description.strip()[:2000])
+            await audit.record(actor, "board.update", kind="board", object_id=board_id, **values)
+    except IntegrityError:
+        raise Invalid({"slug": "A board with this slug exists already."}) from None
+    return await Board.get(id=board_id)
+
+
+async def set_board_archived(*, actor: User, board_id: int, archived: bool) -> Board:
+    permissions.require(actor, "board.manage")
+    async with in_transaction():
+        changed = await Board.filter(id=board_id).update(archived_at=datetime.now(UTC) if archived else None)
+        if not changed:
+            raise NotFound("No such board.")
+        await audit.record(
+            actor, "board.archive" if archived else "board.unarchive", kind="board", object_id=board_id
+        )
+    return await Board.get(id=board_id)
+
+
+async def statuses() -> list[Status]:
+    return await Status.all()
+
+
+async def save_status(
+    *,
+    actor: User,
+    key: str,
+    name: str,
+    color: str,
+    is_closed: bool,
+    position: int | None = None,
+) -> Status:
+    """Adds a status or renames/recolours one; its key never changes once made."""
+    permissions.require(actor, "status.manage")
+    errors = Errors()
+    key = key.strip().lower()
+    name = " ".join(name.split())
+    if not re.match(r"^[a-z][a-z0-9_]{0,29}$", key):
+        errors.add("key", "Use 1–30 lower-case letters, digits and underscores, starting with a letter.")
+    if not name or len(name) > 40:
+        errors.add("name", "Enter a name of 1–40 characters.")
+    if not _COLOR.match(color):
+        errors.add("color", "Use a colour like #3046c8.")
+    errors.raise_if_any()
+    async with in_transaction():
+        status = await Status.get_or_none(key=key)
+        if status is None:
+            status = await Status.create(
+                key=key,
+                name=name,
+                color=color,
+                is_closed=is_closed,
+                position=position if position is not None else await Status.all().count(),
+            )
+        else:
+            status.name, status.color, status.is_closed = name, color, is_closed
+            if position is not None:
+                status.position = position
+            await status.save()
+        await audit.record(actor, "status.save", kind="status", key=key, name=name)
+    return status

@@ -1,0 +1,29 @@
+"""Places where other packages add to ideas without `ideas` importing them.
+
+- `idea_decorators`: async `(reader, idea_ids) -> {idea_id: {field: value}}`, merged into every idea
+  a list, a page or the API shows (voting adds `voted` and `priority`). One query per decorator.
+- `card_slots` / `page_slots`: template names included in each idea card / on the idea page.
+- `idea_json_fields`: field names a decorator adds that belong in the API's `idea` shape.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+Decorator = Callable[[Any, list[int]], Awaitable[dict[int, dict[str, Any]]]]
+
+idea_decorators: list[Decorator] = []
+card_slots: list[str] = []
+page_slots: list[str] = []
+idea_json_fields: list[str] = []
+
+
+def add_decorator(decorator: Decorator) -> None:
+    if decorator not in idea_decorators:
+        idea_decorators.append(decorator)
+
+
+def add_template(slots: list[str], name: str) -> None:
+    if name not in slots:
+        slots.append(name)

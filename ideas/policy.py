@@ -1,0 +1,106 @@
+"""Who may do what with boards, ideas and comments. Services enforce these; templates show them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from ideas.models import Board, Comment, Idea
+from portal.models import User
+from portal.permissions import is_active, is_admin, is_staff, policy
+
+AUTHOR_EDIT_WINDOW = timedelta(minutes=30)
+
+# Insider boards open from a tier up. Until a package that knows tiers says otherwise, only staff
+# see them; `rewards` replaces this predicate at start-up (ideas never imports rewards).
+_insider_access: Any = None
+
+
+def set_insider_access(predicate: Any) -> None:
+    """Installs `predicate(user, board) -> bool` deciding who sees `insiders` boards beyond staff."""
+    global _insider_access
+    _insider_access = predicate
+
+
+@policy("board.view")
+def can_view_board(user: User | None, board: Board) -> bool:
+    if board.visibility == "public":
+        return True
+    if is_staff(user) or is_admin(user):
+        return True
+    if board.visibility == "insiders" and _insider_access is not None and user is not None:
+        return bool(_insider_access(user, board))
+    return False
+
+
+@policy("board.manage")
+def can_manage_boards(user: User | None, _obj: Any) -> bool:
+    return is_admin(user)
+
+
+@policy("status.manage")
+def can_manage_statuses(user: User | None, _obj: Any) -> bool:
+    return is_admin(user)
+
+
+@policy("idea.post")
+def can_post_idea(user: User | None, board: Board | None) -> bool:
+    if not is_active(user):
+        return False
+    return board is None or (board.archived_at is None and can_view_board(user, board))
+
+
+@policy("idea.edit")
+def can_edit_idea(user: User | None, idea: Idea) -> bool:
+    if is_staff(user):
+        return True
+    return (
+        is_active(user)
+        and idea.author_id == user.id  # type: ignore[union-attr]
+        and idea.hidden_at is None
+        and idea.merged_into_id is None
+        and datetime.now(UTC) - idea.created_at <= AUTHOR_EDIT_WINDOW
+    )
+
+
+@policy("idea.change_status")
+def can_change_status(user: User | None, _idea: Any) -> bool:
+    return is_staff(user)
+
+
+@policy("idea.merge")
+def can_merge(user: User | None, _idea: Any) -> bool:
+    return is_staff(user)
+
+
+@policy("idea.moderate")
+def can_moderate(user: User | None, _obj: Any) -> bool:
+    return is_staff(user)
+
+
+@policy("idea.follow")
+def can_follow(user: User | None, _idea: Any) -> bool:
+    return is_active(user)
+
+
+@policy("comment.post")
+def can_comment(user: User | None, idea: Idea) -> bool:
+    if not is_active(user) or idea.merged_into_id is not None or idea.hidden_at is not None:
+        return False
+    return not idea.comments_locked or is_staff(user)
+
+
+@policy("comment.internal")
+def can_see_internal(user: User | None, _obj: Any) -> bool:
+    return is_staff(user)
+
+
+@policy("comment.mark")
+def can_mark_comment(user: User | None, _comment: Comment | None) -> bool:
+    """Official response and helpful marks."""
+    return is_staff(user)
+
+
+@policy("member.ban")
+def can_ban(user: User | None, target: User | None) -> bool:
+    return is_staff(user) and (target is None or target.role == "member")

@@ -1,0 +1,427 @@
+"""Reading ideas: lists with keyset paging, full-text search, the idea page, home and roadmap.
+
+Every function takes the reader and applies `visibility` in the query itself, so private, insider
+and hidden ideas never reach a list, a count or a search result. Each page costs a fixed number of
+queries, whatever the number of ideas on it.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from tortoise import connections
+from tortoise.expressions import Q, Subquery
+from tortoise.functions import Count
+
+from ideas import extensions
+from ideas.models import Board, Comment, Follow, Idea, IdeaTag, Status, StatusChange
+from ideas.service import visible_idea
+from ideas.visibility import visible_boards
+from portal import permissions
+from portal.errors import Invalid
+from portal.models import User
+
+SORTS = {
+    "trending": "trending_score",
+    "top": "vote_count",
+    "new": "created_at",
+    "active": "last_activity_at",
+}
+PAGE_SIZE = 20
+MAX_PAGE_SIZE = 100
+ROADMAP_COLUMNS = ("planned", "in_progress", "shipped")
+LIST_FIELDS = (
+    "id",
+    "title",
+    "slug",
+    "board_id",
+    "board__slug",
+    "board__name",
+    "status_id",
+    "status__name",
+    "status__color",
+    "status__is_closed",
+    "author_id",
+    "author__name",
+    "vote_count",
+    "comment_count",
+    "trending_score",
+    "tags_text",
+    "comments_locked",
+    "merged_into_id",
+    "hidden_at",
+    "created_at",
+    "last_activity_at",
+    "updated_at",
+)
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+
+
+@dataclass
+class IdeaFilter:
+    board: str | None = None
+    status: str | None = None
+    tag: str | None = None
+    author: int | None = None
+    sort: str = "trending"
+    q: str | None = None
+    cursor: str | None = None
+    limit: int = PAGE_SIZE
+
+
+@dataclass
+class IdeaPage:
+    items: list[dict[str, Any]]
+    next_cursor: str | None
+    boards: list[Board] = field(default_factory=list)
+    board: Board | None = None
+
+
+def parse_filter(params: Any) -> IdeaFilter:
+    """Reads list parameters (a query string or a JSON body); every bad one is named at once."""
+    errors: dict[str, str] = {}
+    sort = (params.get("sort") or "").strip() or "trending"
+    if sort not in SORTS:
+        errors["sort"] = f"Choose one of {', '.join(SORTS)}."
+    limit = PAGE_SIZE
+    raw_limit = params.get("limit")
+    if raw_limit not in (None, ""):
+        try:
+            limit = int(raw_limit)
+        except (TypeError, ValueError):
+            limit = 0
+        if not 1 <= limit <= MAX_PAGE_SIZE:
+            errors["limit"] = f"Give a number from 1 to {MAX_PAGE_SIZE}."
+    author = None
+    raw_author = params.get("author")
+    if raw_author not in (None, ""):
+        try:
+            author = int(raw_author)
+        except (TypeError, ValueError):
+            errors["author"] = "Give a member's number."
+    status = (params.get("status") or "").strip() or None
+    q = (params.get("q") or "").strip() or None
+    if q is not None and len(q) > 200:
+        errors["q"] = "Search for at most 200 characters."
+    cursor = (params.get("cursor") or "").strip() or None
+    if cursor is not None and not errors.get("sort"):
+        try:
+            _decode_cursor(cursor, sort, searching=q is not None)
+        except ValueError:
+            errors["cursor"] = "This page link is not valid; start again from the first page."
+    if errors:
+        raise Invalid(errors)
+    return IdeaFilter(
+        board=(params.get("board") or "").strip() or None,
+        status=status,
+        tag=(params.get("tag") or "").strip().lower() or None,
+        author=author,
+        sort=sort,
+        q=q,
+        cursor=cursor,
+        limit=limit,
+    )
+
+
+def _encode_cursor(payload: list[Any]) -> str:
+    raw = json.dumps(payload, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str, sort: str, *, searching: bool) -> list[Any]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        payload = json.loads(raw)
+    except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
+        raise ValueError("bad cursor") from exc
+    if not isinstance(payload, list) or len(payload) != 3 or payload[0] != ("q" if searching else sort):
+        raise ValueError("bad cursor")
+    value, last_id = payload[1], payload[2]
+    if not isinstance(last_id, int) or isinstance(last_id, bool):
+        raise ValueError("bad cursor")
+    if searching:
+        if not isinstance(value, int) or value < 0 or value > 10_000:
+            raise ValueError("bad cursor")
+    elif SORTS[sort] in ("created_at", "last_activity_at"):
+        if not isinstance(value, str):
+            raise ValueError("bad cursor")
+        payload[1] = datetime.fromisoformat(value)
+    elif not isinstance(value, int | float) or isinstance(value, bool):
+        raise ValueError("bad cursor")
+    return payload
+
+
+async def list_ideas(user: User | None, flt: IdeaFilter) -> IdeaPage:
+    boards = await visible_boards(user)
+    board = None
+    board_ids = [b.id for b in boards]
+    if flt.board:
+        board = next((b for b in boards if b.slug == flt.board), None)
+        if board is None:
+            raise Invalid({"board": "There is no such board."})
+        board_ids = [board.id]
+    if flt.status and not await Status.exists(key=flt.status):
+        raise Invalid({"status": "There is no such status."})
+    if not board_ids:
+        return IdeaPage([], None, boards, board)
+    query = Idea.filter(board_id__in=board_ids, hidden_at=None, merged_into_id=None)
+    if flt.status:
+        query = query.filter(status_id=flt.status)
+    if flt.author is not None:
+        query = query.filter(author_id=flt.author)
+    if flt.tag:
+        query = query.filter(
+            id__in=Subquery(IdeaTag.filter(tag__slug=flt.tag).values("idea_id")),
+        )
+    if flt.q:
+        return await _search(user, query, board_ids, flt, boards, board)
+    column = SORTS[flt.sort]
+    if flt.cursor:
+        _, value, last_id = _decode_cursor(flt.cursor, flt.sort, searching=False)
+        query = query.filter(Q(**{f"{column}__lt": value}) | Q(**{column: value, "id__lt": last_id}))
+    rows = await query.order_by(f"-{column}", "-id").limit(flt.limit + 1).values(*LIST_FIELDS)
+    next_cursor = None
+    if len(rows) > flt.limit:
+        rows = rows[: flt.limit]
+        last = rows[-1]
+        value = last[column].isoformat() if isinstance(last[column], datetime) else last[column]
+        next_cursor = _encode_cursor([flt.sort, value, last["id"]])
+    return IdeaPage(await decorate(user, rows), next_cursor, boards, board)
+
+
+async def _search(
+    user: User | None,
+    query: Any,
+    board_ids: list[int],
+    flt: IdeaFilter,
+    boards: list[Board],
+    board: Board | None,
+) -> IdeaPage:
+    offset = 0
+    if flt.cursor:
+        _, offset, _ = _decode_cursor(flt.cursor, flt.sort, searching=True)
+    ranked = await search_ids(flt.q or "", board_ids, limit=flt.limit + 1, offset=offset)
+    if not ranked:
+        return IdeaPage([], None, boards, board)
+    rows = await query.filter(id__in=ranked).values(*LIST_FIELDS)
+    order = {idea_id: i for i, idea_id in enumerate(ranked)}
+    rows.sort(key=lambda r: order[r["id"]])
+    next_cursor = None
+    if len(ranked) > flt.limit:
+        rows = rows[: flt.limit]
+        next_cursor = _encode_cursor(["q", offset + flt.limit, 0])
+    return IdeaPage(await decorate(user, rows), next_cursor, boards, board)
+
+
+def _words(text: str) -> list[str]:
+    return [w.lower() for w in _WORD.findall(text)][:12]
+
+
+async def search_ids(
+    text: str, board_ids: list[int], *, limit: int, offset: int = 0, any_word: bool = False
+) -> list[int]:
+    """Ids of visible, live ideas matching `text`, best first (PostgreSQL tsvector or SQLite FTS5)."""
+    words = _words(text)
+    if not words or not board_ids:
+        return []
+    conn = connections.get("default")
+    dialect = conn.capabilities.dialect
+    if dialect == "postgres":
+        placeholders = ", ".join(f"${i + 2}" for i in range(len(board_ids)))
+        if any_word:
+            tsquery = "to_tsquery('english', $1)"
+            term = " | ".join(f"{w}:*" for w in words)
+        else:
+            tsquery = "websearch_to_tsquery('english', $1)"
+            term = text
+        n = len(board_ids) + 2
+        # Only placeholders and fixed SQL are interpolated below.
+        sql = (
+            f"SELECT id FROM ideas WHERE search_vector @@ {tsquery} "  # noqa: S608
+            f"AND board_id IN ({placeholders}) AND hidden_at IS NULL AND merged_into_id IS NULL "
+            f"ORDER BY ts_rank(search_vector, {tsquery}) DESC, vote_count DESC, id DESC "
+            f"LIMIT ${n} OFFSET ${n + 1}"
+        )
+        rows = await conn.execute_query_dict(sql, [term, *board_ids, limit, offset])
+    else:
+        # Each word quoted, so FTS5 operators typed by a visitor are searched as text.
+        joiner = " OR " if any_word else " "
+        term = joiner.join(f'"{w}"*' for w in words)
+        placeholders = ", ".join("?" for _ in board_ids)
+        sql = (
+            "SELECT ideas.id AS id FROM ideas_fts JOIN ideas ON ideas.id = ideas_fts.rowid "  # noqa: S608
+            f"WHERE ideas_fts MATCH ? AND ideas.board_id IN ({placeholders}) "
+            "AND ideas.hidden_at IS NULL AND ideas.merged_into_id IS NULL "
+            "ORDER BY bm25(ideas_fts, 10.0, 1.0, 5.0), ideas.vote_count DESC, ideas.id DESC "
+            "LIMIT ? OFFSET ?"
+        )
+        rows = await conn.execute_query_dict(sql, [term, *board_ids, limit, offset])
+    return [r["id"] for r in rows]
+
+
+async def similar_ideas(user: User | None, title: str, *, limit: int = 5) -> list[dict[str, Any]]:
+    """Ideas whose words resemble a title being typed, to head off duplicates."""
+    if len(title.strip()) < 3:
+        return []
+    board_ids = [b.id for b in await visible_boards(user)]
+    ids = await search_ids(title, board_ids, limit=limit, any_word=True)
+    if not ids:
+        return []
+    rows = await Idea.filter(id__in=ids).values(*LIST_FIELDS)
+    order = {idea_id: i for i, idea_id in enumerate(ids)}
+    return sorted(rows, key=lambda r: order[r["id"]])
+
+
+async def decorate(user: User | None, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Adds what other packages know about each idea (voting: `voted`), one query per package."""
+    for row in rows:
+        row["tags"] = row["tags_text"].split() if row.get("tags_text") else []
+        row["url"] = f"/ideas/{row['id']}-{row['slug']}" if row.get("slug") else f"/ideas/{row['id']}"
+    ids = [r["id"] for r in rows]
+    for decorator in extensions.idea_decorators:
+        extra = await decorator(user, ids) if ids else {}
+        for row in rows:
+            row.update(extra.get(row["id"], {}))
+    return rows
+
+
+@dataclass
+class IdeaView:
+    idea: Idea
+    row: dict[str, Any]
+    history: list[dict[str, Any]]
+    comments: list[dict[str, Any]]
+    official: dict[str, Any] | None
+    following: bool
+    follower_count: int
+    duplicates: list[dict[str, Any]]
+    statuses: list[Status]
+
+
+async def idea_view(user: User | None, idea_id: int) -> IdeaView:
+    idea = await visible_idea(user, idea_id)
+    row = (await decorate(user, await Idea.filter(id=idea.id).values(*LIST_FIELDS)))[0]
+    history = await status_history(idea.id)
+    staff = permissions.can(user, "comment.internal")
+    comments_query = Comment.filter(idea_id=idea.id).order_by("created_at", "id")
+    if not staff:
+        comments_query = comments_query.filter(internal=False, hidden_at=None)
+    comments = await comments_query.values(
+        "id",
+        "parent_id",
+        "author_id",
+        "author__name",
+        "body_html",
+        "by_staff",
+        "internal",
+        "helpful_at",
+        "hidden_at",
+        "hidden_reason",
+        "merged_from_id",
+        "created_at",
+    )
+    official = next((c for c in comments if c["id"] == idea.official_comment_id), None)
+    threads = _thread(c for c in comments if c is not official)
+    following = user is not None and await Follow.exists(idea_id=idea.id, user_id=user.id)
+    follower_count = await Follow.filter(idea_id=idea.id).count()
+    duplicates = await Idea.filter(merged_into_id=idea.id).order_by("id").values("id", "title", "slug")
+    statuses = await Status.all() if permissions.can(user, "idea.change_status", idea) else []
+    return IdeaView(idea, row, history, threads, official, following, follower_count, duplicates, statuses)
+
+
+def _thread(comments: Any) -> list[dict[str, Any]]:
+    """Top-level comments, each with its `replies` (one level deep)."""
+    top: list[dict[str, Any]] = []
+    by_id: dict[int, dict[str, Any]] = {}
+    orphans: list[dict[str, Any]] = []
+    for c in comments:
+        c["replies"] = []
+        by_id[c["id"]] = c
+        if c["parent_id"] is None:
+            top.append(c)
+        elif c["parent_id"] in by_id:
+            by_id[c["parent_id"]]["replies"].append(c)
+        else:
+            orphans.append(c)  # the parent is hidden from this reader: show the reply on its own
+    return top + orphans
+
+
+async def status_history(idea_id: int) -> list[dict[str, Any]]:
+    return await (
+        StatusChange.filter(idea_id=idea_id)
+        .order_by("created_at", "id")
+        .values("id", "actor_id", "actor__name", "from_status", "to_status", "message_html", "created_at")
+    )
+
+
+async def comments_for_api(user: User | None, idea_id: int) -> list[dict[str, Any]]:
+    idea = await visible_idea(user, idea_id)
+    query = Comment.filter(idea_id=idea.id).order_by("created_at", "id")
+    if not permissions.can(user, "comment.internal"):
+        query = query.filter(internal=False, hidden_at=None)
+    return await query.values(
+        "id", "parent_id", "author_id", "author__name", "body_html", "by_staff", "internal", "created_at"
+    )
+
+
+async def home(user: User | None) -> dict[str, Any]:
+    boards = await visible_boards(user, include_archived=False)
+    board_ids = [b.id for b in boards]
+    counts = dict(
+        await Idea.filter(board_id__in=board_ids, hidden_at=None, merged_into_id=None)
+        .annotate(n=Count("id"))
+        .group_by("board_id")
+        .values_list("board_id", "n")
+    )
+    trending = await list_ideas(user, IdeaFilter(sort="trending", limit=8))
+    changes = await recent_status_changes(board_ids, limit=8)
+    return {"boards": boards, "counts": counts, "trending": trending.items, "changes": changes}
+
+
+async def recent_status_changes(board_ids: list[int], *, limit: int) -> list[dict[str, Any]]:
+    if not board_ids:
+        return []
+    return await (
+        StatusChange.filter(idea__board_id__in=board_ids, idea__hidden_at=None, idea__merged_into_id=None)
+        .order_by("-created_at", "-id")
+        .limit(limit)
+        .values(
+            "id",
+            "idea_id",
+            "idea__title",
+            "idea__slug",
+            "actor__name",
+            "from_status",
+            "to_status",
+            "created_at",
+        )
+    )
+
+
+async def roadmap(user: User | None, board: str | None = None) -> dict[str, Any]:
+    boards = await visible_boards(user)
+    board_ids = [b.id for b in boards if board is None or b.slug == board]
+    if board is not None and not board_ids:
+        raise Invalid({"board": "There is no such board."})
+    statuses = {s.key: s for s in await Status.filter(key__in=ROADMAP_COLUMNS)}
+    columns = []
+    for key in ROADMAP_COLUMNS:
+        rows: list[dict[str, Any]] = []
+        if board_ids:
+            order = "-updated_at" if key == "shipped" else "-vote_count"
+            rows = await (
+                Idea.filter(board_id__in=board_ids, hidden_at=None, merged_into_id=None, status_id=key)
+                .order_by(order, "-id")
+                .limit(50)
+                .values(*LIST_FIELDS)
+            )
+        columns.append({"status": statuses.get(key), "key": key, "ideas": rows})
+    all_rows = [r for c in columns for r in c["ideas"]]
+    await decorate(user, all_rows)
+    return {"columns": columns, "boards": boards}
