@@ -218,3 +218,18 @@ async def user_for_token(token: str) -> User | None:
 
 async def tokens_of(user: User) -> list[ApiToken]:
     return await ApiToken.filter(user=user).order_by("-created_at")
+
+
+async def create_unverified(*, email: str, name: str = "") -> User:
+    """An account made for a customer by staff (a vote on their behalf): no password, unverified.
+
+    The customer takes it over by verifying the address (e-mailed link), like any sign-up.
+    """
+    errors = Errors()
+    email = check_email(email, errors)
+    name = check_name(name or email.split("@")[0], errors)
+    errors.raise_if_any()
+    existing = await User.get_or_none(email=email)
+    if existing is not None:
+        return existing
+    return await _insert_user(email=email, name=name, role="member", password=None, verified=False)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import SplitResult, urlsplit
@@ -28,12 +28,16 @@ class Settings:
     smtp_url: str | None = None
     redis_url: str | None = None
     site_name: str = "Hearken"
+    # Uploaded images, when kept on local disk (relative paths are from the working folder).
+    media_dir: str = "var/media"
     # Feature packages are loaded by name so that `portal` never imports them.
     features: tuple[str, ...] = ("ideas", "voting", "rewards")
     signin_limit: str = "10/minute"
     write_limit: str = "60/minute"
     # Per address, and generous: an office of hundreds of members may share one address.
     write_limit_per_address: str = "1200/minute"
+    vote_limit: str = "120/minute"
+    vote_limit_per_address: str = "3000/minute"
 
     @property
     def production(self) -> bool:
@@ -83,7 +87,36 @@ class Settings:
             smtp_url=smtp_url,
             redis_url=redis_url,
             site_name=get("HEARKEN_SITE_NAME") or cls.site_name,
+            media_dir=get("HEARKEN_MEDIA_DIR") or cls.media_dir,
+            **_rate_limits(get),
         )
+
+
+# Rate limits, each overridable as e.g. HEARKEN_VOTE_LIMIT="120/minute".
+_LIMIT_FIELDS = (
+    "signin_limit",
+    "write_limit",
+    "write_limit_per_address",
+    "vote_limit",
+    "vote_limit_per_address",
+)
+
+
+def _rate_limits(get: Callable[[str], str | None]) -> dict[str, str]:
+    from limits import parse
+
+    found: dict[str, str] = {}
+    for name in _LIMIT_FIELDS:
+        variable = "HEARKEN_" + name.upper()
+        value = get(variable)
+        if value is None:
+            continue
+        try:
+            parse(value)
+        except ValueError:
+            raise SettingsError(f"{variable} must look like 60/minute or 1000/hour, not {value!r}") from None
+        found[name] = value
+    return found
 
 
 def _check_url(name: str, value: str, schemes: tuple[str, ...]) -> str:

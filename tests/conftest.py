@@ -12,6 +12,8 @@ import asyncio
 import logging
 import os
 import shutil
+import socket
+import sys
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -60,21 +62,41 @@ def _asyncpg_dsn(url: str) -> str:
     return "postgresql://" + url.split("://", 1)[1].split("?", 1)[0]
 
 
-async def _pg_truncate(url: str) -> None:
+async def _pg_snapshot(url: str) -> dict[str, list[asyncpg.Record]]:
+    """Rows the migrations seeded (statuses, ...), to restore after each test's truncation."""
     conn = await asyncpg.connect(_asyncpg_dsn(url), timeout=10)
     try:
-        tables = await conn.fetch(
-            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'tortoise_migrations'"
-        )
-        if tables:
-            names = ", ".join(f'"{t["tablename"]}"' for t in tables)
+        seeded = {}
+        for name in await _pg_tables(conn):
+            rows = await conn.fetch(f'SELECT * FROM "{name}"')  # noqa: S608 - names from pg_tables
+            if rows:
+                seeded[name] = rows
+        return seeded
+    finally:
+        await conn.close()
+
+
+async def _pg_tables(conn: asyncpg.Connection) -> list[str]:
+    rows = await conn.fetch(
+        "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'tortoise_migrations'"
+    )
+    return [r["tablename"] for r in rows]
+
+
+async def _pg_truncate(url: str, seeded: dict[str, list[asyncpg.Record]]) -> None:
+    conn = await asyncpg.connect(_asyncpg_dsn(url), timeout=10)
+    try:
+        names = ", ".join(f'"{t}"' for t in await _pg_tables(conn))
+        async with conn.transaction():
             await conn.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+            for table, rows in seeded.items():
+                await conn.copy_records_to_table(table, records=rows, columns=list(rows[0].keys()))
     finally:
         await conn.close()
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
-def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
     """The backend name; migrates that backend once for the whole run."""
     name: str = request.param
     features = load_features(Settings.features)
@@ -89,11 +111,14 @@ def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
         except (OSError, asyncpg.PostgresError) as exc:
             pytest.exit(f"HEARKEN_TEST_POSTGRES_URL is set but PostgreSQL does not answer: {exc}", 3)
     asyncio.run(db.migrate(db.tortoise_config(base_settings(url), features)))
+    if name == "postgres":
+        request.config.stash[_SEEDED] = asyncio.run(_pg_snapshot(url))
     request.config.stash.setdefault(_TEMPLATES, {})[name] = url
-    yield name
+    return name
 
 
 _TEMPLATES = pytest.StashKey[dict[str, str]]()
+_SEEDED = pytest.StashKey[dict[str, list[asyncpg.Record]]]()
 
 
 @pytest.fixture
@@ -104,7 +129,7 @@ async def database_url(backend: str, request: pytest.FixtureRequest, tmp_path: P
         target = tmp_path / "hearken.sqlite3"
         shutil.copyfile(template.removeprefix("sqlite://"), target)
         return f"sqlite://{target}"
-    await _pg_truncate(template)
+    await _pg_truncate(template, request.config.stash[_SEEDED])
     return template
 
 
@@ -142,6 +167,68 @@ def make_settings(database_url: str):  # type: ignore[no-untyped-def]
         return replace(base_settings(database_url), **changes)  # type: ignore[arg-type]
 
     return make
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+async def live_server(database_url: str, tmp_path: Path) -> AsyncIterator[str]:
+    """A real `uvicorn` serving the portal over this test's database, in its own process.
+
+    For tests that need real concurrent HTTP requests. Limits are lifted unless a test sets
+    HEARKEN_*_LIMIT itself; the base URL is returned.
+    """
+    port = _free_port()
+    url = database_url
+    if url.startswith("postgres") and "maxsize" not in url:
+        url += ("&" if "?" in url else "?") + "minsize=2&maxsize=20"
+    env = {
+        **os.environ,
+        "HEARKEN_DATABASE_URL": url,
+        "HEARKEN_SECRET_KEY": TEST_SECRET,
+        "HEARKEN_BASE_URL": f"http://127.0.0.1:{port}",
+        "HEARKEN_MEDIA_DIR": str(tmp_path / "media"),
+    }
+    for name in ("VOTE_LIMIT", "VOTE_LIMIT_PER_ADDRESS", "WRITE_LIMIT", "WRITE_LIMIT_PER_ADDRESS"):
+        env.setdefault(f"HEARKEN_{name}", "100000/minute")
+    log = (tmp_path / "server.log").open("wb")
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "uvicorn", "portal.app:create_served_app", "--factory",
+        "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
+        env=env,
+        stdout=log,
+        stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        async with httpx.AsyncClient() as probe:
+            for _ in range(200):
+                if process.returncode is not None:
+                    break
+                try:
+                    if (await probe.get(base + "/healthz")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                await asyncio.sleep(0.05)
+            else:
+                raise RuntimeError("the live server did not start in 10 s")
+        if process.returncode is not None:
+            raise RuntimeError("the live server exited: " + (tmp_path / "server.log").read_text()[-2000:])
+        yield base
+    finally:
+        if process.returncode is None:
+            process.terminate()
+            try:
+                await asyncio.wait_for(process.wait(), timeout=10)
+            except TimeoutError:
+                process.kill()
+                await process.wait()
+        log.close()
 
 
 class QueryCounter(logging.Handler):

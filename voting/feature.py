@@ -2,6 +2,49 @@
 
 from __future__ import annotations
 
+import argparse
+from typing import Any
+
 from portal.features import Feature
 
-FEATURE = Feature(name="voting")
+
+def _routes():  # type: ignore[no-untyped-def]
+    from voting import routes
+
+    return routes.routes()
+
+
+def _api_routes():  # type: ignore[no-untyped-def]
+    from voting import api
+
+    return api.routes()
+
+
+def _setup() -> None:
+    from voting import listeners, policy  # noqa: F401 - registers policies and event listeners
+
+    listeners.install()
+
+
+async def _demo() -> None:
+    from voting import demo
+
+    await demo.fill()
+
+
+def _commands(sub: argparse._SubParsersAction[Any]) -> None:
+    from voting import commands
+
+    commands.add(sub)
+
+
+FEATURE = Feature(
+    name="voting",
+    models=("voting.models",),
+    migrations="voting.migrations",
+    routes=_routes,
+    api_routes=_api_routes,
+    setup=_setup,
+    demo=_demo,
+    add_commands=_commands,
+)
