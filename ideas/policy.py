@@ -14,12 +14,22 @@ AUTHOR_EDIT_WINDOW = timedelta(minutes=30)
 # Insider boards open from a tier up. Until a package that knows tiers says otherwise, only staff
 # see them; `rewards` replaces this predicate at start-up (ideas never imports rewards).
 _insider_access: Any = None
+_prepare_access: Any = None
 
 
-def set_insider_access(predicate: Any) -> None:
-    """Installs `predicate(user, board) -> bool` deciding who sees `insiders` boards beyond staff."""
-    global _insider_access
-    _insider_access = predicate
+def set_insider_access(predicate: Any, prepare: Any = None) -> None:
+    """Installs `predicate(user, board) -> bool` deciding who sees `insiders` boards beyond staff.
+
+    Policies are plain functions, so what the predicate needs from the database (a member's tier)
+    is loaded once per request by the async `prepare(user)`, which `prepare_access` calls.
+    """
+    global _insider_access, _prepare_access
+    _insider_access, _prepare_access = predicate, prepare
+
+
+async def prepare_access(user: User | None) -> None:
+    if user is not None and _prepare_access is not None:
+        await _prepare_access(user)
 
 
 @policy("board.view")
@@ -104,3 +114,9 @@ def can_mark_comment(user: User | None, _comment: Comment | None) -> bool:
 @policy("member.ban")
 def can_ban(user: User | None, target: User | None) -> bool:
     return is_staff(user) and (target is None or target.role == "member")
+
+
+@policy("image.upload")
+def can_upload_image(user: User | None, _obj: Any) -> bool:
+    """Images for ideas and comments: anyone who may post may upload."""
+    return is_active(user)

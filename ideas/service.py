@@ -14,7 +14,7 @@ from tortoise.transactions import in_transaction
 from ideas import ranking
 from ideas.events import IdeaMerged, IdeaPosted, IdeaStatusChanged
 from ideas.models import Board, Comment, Follow, Idea, IdeaRevision, IdeaTag, Status, StatusChange, Tag
-from ideas.policy import can_view_board
+from ideas.policy import can_view_board, prepare_access
 from portal import audit, events, markup, notifications, permissions
 from portal.errors import Conflict, Errors, NotFound
 from portal.models import User
@@ -77,6 +77,7 @@ async def _board_for_posting(actor: User | None, board: str | int | None, errors
     if board in (None, ""):
         errors.add("board", "Choose a board.")
         return None
+    await prepare_access(actor)
     found = await (
         Board.get_or_none(id=int(board))
         if isinstance(board, int) or str(board).isdigit()
@@ -163,6 +164,7 @@ async def get_idea(idea_id: int) -> Idea:
 async def visible_idea(actor: User | None, idea_id: int) -> Idea:
     """The idea, if `actor` may see it; 404 otherwise, so private ideas are not revealed."""
     idea = await get_idea(idea_id)
+    await prepare_access(actor)
     if not can_view_board(actor, idea.board):
         raise NotFound("There is no such idea.")
     if idea.hidden_at is not None and not permissions.can(actor, "idea.moderate"):

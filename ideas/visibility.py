@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from ideas.models import Board, Idea
-from ideas.policy import can_view_board
+from ideas.policy import can_view_board, prepare_access
 from portal.models import User
 from portal.permissions import is_staff
 
 
 async def visible_boards(user: User | None, *, include_archived: bool = True) -> list[Board]:
+    await prepare_access(user)
     boards = await Board.all()
     return [b for b in boards if can_view_board(user, b) and (include_archived or b.archived_at is None)]
 
