@@ -142,9 +142,13 @@ async def save_status(
     name: str,
     color: str,
     is_closed: bool,
-    position: int | None = None,
+    position: int | str | None = None,
+    new: bool = False,
 ) -> Status:
-    """Adds a status or renames/recolours one; its key never changes once made."""
+    """Adds a status or renames/recolours/moves one; its key never changes once made.
+
+    `new` says the caller means to add: then an existing key is an error rather than an edit.
+    """
     permissions.require(actor, "status.manage")
     errors = Errors()
     key = key.strip().lower()
@@ -155,9 +159,19 @@ async def save_status(
         errors.add("name", "Enter a name of 1–40 characters.")
     if not _COLOR.match(color):
         errors.add("color", "Use a colour like #3046c8.")
+    if isinstance(position, str):
+        position = position.strip() or None
+        try:
+            position = int(position) if position is not None else None
+        except ValueError:
+            position = -1
+    if position is not None and not 0 <= position <= 1000:
+        errors.add("position", "Enter a whole number from 0 to 1000.")
     errors.raise_if_any()
     async with in_transaction():
         status = await Status.get_or_none(key=key)
+        if status is not None and new:
+            raise Invalid({"key": "A status with this key exists already."})
         if status is None:
             status = await Status.create(
                 key=key,

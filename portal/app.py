@@ -17,13 +17,14 @@ from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 from tortoise.contrib.starlette import RegisterTortoise
 
-from portal import api, db, error_pages, routes
+from portal import api, db, error_pages, media, routes
 from portal.auth import PortalAuthBackend
 from portal.csrf import CSRFMiddleware, origin_of
 from portal.errors import HearkenError
 from portal.features import Feature, load_features, setup_features
 from portal.ratelimit import RateLimits
 from portal.settings import Settings
+from portal.storage import storage_for
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 SESSION_COOKIE = "hearken_session"
@@ -44,6 +45,7 @@ def _routes(features: Sequence[Feature]) -> list[BaseRoute]:
     return [
         Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
         Mount("/api/v1", routes=api_routes),
+        *media.routes(),
         *page_routes,
         *routes.fallback_routes(),
     ]
@@ -92,6 +94,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool | None = None)
     app.state.features = features
     app.state.tortoise_config = config
     app.state.rate_limits = RateLimits(settings.redis_url)
+    app.state.storage = storage_for(settings)
     app.state.nav = [item for feature in features for item in feature.nav]
     return app
 
