@@ -13,7 +13,7 @@ from datetime import UTC, datetime, time
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
-from tortoise.expressions import F
+from tortoise.expressions import F, Subquery
 from tortoise.functions import Sum
 from tortoise.transactions import in_transaction
 
@@ -154,7 +154,7 @@ async def reverse(entry: PointEntry, *, reason: str, actor_id: int | None = None
 
 async def reverse_where(*, reason: str, **filters: Any) -> int:
     """Reverses every live (not yet reversed) earning entry matching `filters`; returns how many."""
-    reversed_ids = PointEntry.filter(reverses_id__not_isnull=True).values("reverses_id")
+    reversed_ids = Subquery(PointEntry.filter(reverses_id__not_isnull=True).values("reverses_id"))
     entries = await PointEntry.filter(kind="earn", **filters).exclude(id__in=reversed_ids)
     count = 0
     for entry in entries:
