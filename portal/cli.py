@@ -147,19 +147,18 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--password", help="a password (10+ characters); none: sign-in by link only")
     create.add_argument("--name", help="display name (default: the part of the e-mail before @)")
     create.set_defaults(func=_users_create)
-    imp = users_sub.add_parser(
-        "import",
-        help="create verified accounts from a CSV file with columns email,name,role; "
-        "all or none: bad rows are reported by line number and nothing is written",
+    import_help = (
+        "create verified accounts from a CSV file with columns email,name,role; "
+        "all or none: bad rows are reported by line number and nothing is written"
     )
+    imp = users_sub.add_parser("import", help=import_help, description=import_help)
     imp.add_argument("file", help="the CSV file")
     imp.set_defaults(func=_users_import)
 
     token = sub.add_parser("token", help="personal API tokens")
     token_sub = token.add_subparsers(dest="token_command", required=True, metavar="ACTION")
-    token_create = token_sub.add_parser(
-        "create", help="print one new personal API token per line, in the order the e-mails are given"
-    )
+    token_help = "print one new personal API token per line, in the order the e-mails are given"
+    token_create = token_sub.add_parser("create", help=token_help, description=token_help)
     token_create.add_argument("emails", nargs="+", metavar="EMAIL", help="accounts to make tokens for")
     token_create.set_defaults(func=_token_create)
 

@@ -1,0 +1,317 @@
+"""Sign-up, sign-in and sign-out through HTTP, as a browser does them."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+
+from portal.models import User
+from tests.browser import Client
+from tests.factories import PASSWORD, make_user
+from tests.portal.conftest import AppBuilder
+
+GOOD = {"email": "mo@example.com", "name": "Mo Member", "password": "long enough password"}
+
+
+def invalid_fields(page: str) -> set[str]:
+    """The names of the inputs a form page marks invalid."""
+    return set(re.findall(r'name="([^"]+)"[^>]*aria-invalid="true"', page))
+
+
+def field_error(page: str, field: str) -> str:
+    found = re.search(rf'<p class="field-note error" id="f-{field}-note">([^<]*)</p>', page)
+    assert found, f"no error shown for {field}"
+    return found.group(1)
+
+
+async def me(client: Client) -> httpx.Response:
+    return await client.get("/api/v1/me")
+
+
+# Sign-up
+
+
+async def test_signup_page_has_the_form(client: Client) -> None:
+    response = await client.get("/auth/signup")
+    assert response.status_code == 200
+    assert 'action="/auth/signup"' in response.text
+    assert {'name="email"', 'name="name"', 'name="password"', 'name="csrf_token"'} <= set(
+        re.findall(r'name="[a-z_]+"', response.text)
+    )
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "message"),
+    [
+        ({"email": "not-an-email"}, "email", "Enter a valid e-mail address"),
+        ({"email": "two@@example.com"}, "email", "Enter a valid e-mail address"),
+        ({"email": "no-dot@example"}, "email", "Enter a valid e-mail address"),
+        ({"email": "spaced out@example.com"}, "email", "Enter a valid e-mail address"),
+        ({"email": ""}, "email", "Enter your e-mail address"),
+        ({"password": "short"}, "password", "Use at least 10 characters"),
+        ({"password": "x" * 257}, "password", "Use at most 256 characters"),
+        ({"name": ""}, "name", "Enter a name"),
+        ({"name": "   "}, "name", "Enter a name"),
+        ({"name": "n" * 81}, "name", "Use at most 80 characters"),
+    ],
+)
+async def test_signup_with_a_bad_field_names_it_and_writes_nothing(
+    client: Client, changes: dict[str, str], field: str, message: str
+) -> None:
+    response = await client.post_form("/auth/signup", {**GOOD, **changes})
+    assert response.status_code == 422
+    assert "text/html" in response.headers["content-type"]
+    assert invalid_fields(response.text) == {field}
+    assert field_error(response.text, field).startswith(message)
+    assert await User.all().count() == 0
+    assert (await me(client)).status_code == 401
+
+
+async def test_signup_reports_every_bad_field_at_once_and_keeps_the_entries(client: Client) -> None:
+    response = await client.post_form("/auth/signup", {"email": "nope", "name": "", "password": "my-secret"})
+    assert response.status_code == 422
+    assert invalid_fields(response.text) == {"email", "name", "password"}
+    assert 'value="nope"' in response.text
+    assert "my-secret" not in response.text, "the password is never sent back"
+    assert await User.all().count() == 0
+
+
+@pytest.mark.usefixtures("cheap_hashing")
+@pytest.mark.parametrize("email", ["mo@example.com", "MO@EXAMPLE.COM", "  Mo@Example.com "])
+async def test_signup_with_a_taken_email_in_any_case_is_refused(client: Client, email: str) -> None:
+    await make_user(email="mo@example.com")
+    response = await client.post_form("/auth/signup", {**GOOD, "email": email})
+    assert response.status_code == 422
+    assert invalid_fields(response.text) == {"email"}
+    assert "already exists" in field_error(response.text, "email")
+    assert await User.all().count() == 1
+    assert (await me(client)).status_code == 401
+
+
+async def test_signup_signs_in_and_stores_the_email_lower_cased(app: Starlette, client: Client) -> None:
+    response = await client.post_form("/auth/signup", {**GOOD, "email": "  Mo.Member@Example.COM "})
+    assert response.status_code == 303
+    assert response.headers["location"] == "/"
+    user = await User.get(email="mo.member@example.com")
+    assert user.name == "Mo Member"
+    assert user.role == "member"
+    assert user.email_verified_at is None
+    assert user.password_hash is not None and user.password_hash.startswith("$argon2")
+    assert GOOD["password"] not in user.password_hash
+    response = await me(client)
+    assert response.status_code == 200
+    assert response.json() == {
+        "id": user.id,
+        "name": "Mo Member",
+        "email": "mo.member@example.com",
+        "role": "member",
+    }
+    # The new account can sign in again with what it signed up with.
+    async with Client(app) as again:
+        await again.sign_in("MO.MEMBER@example.com", GOOD["password"])
+        assert (await me(again)).json()["id"] == user.id
+
+
+@pytest.mark.usefixtures("cheap_hashing")
+async def test_signup_follows_only_a_local_next(app: Starlette, client: Client) -> None:
+    local = await client.post_form("/auth/signup?next=/account", GOOD)
+    assert local.headers["location"] == "/account"
+    async with Client(app) as other:
+        foreign = await other.post_form(
+            "/auth/signup?next=https://evil.example/", {**GOOD, "email": "other@example.com"}
+        )
+        assert foreign.status_code == 303
+        assert foreign.headers["location"] == "/"
+
+
+# Sign-in
+
+
+async def test_sign_in_with_email_in_any_case(client: Client) -> None:
+    user = await make_user(email="ann@example.com", name="Ann")
+    response = await client.post_form("/auth/signin", {"email": " ANN@Example.com", "password": PASSWORD})
+    assert response.status_code == 303
+    assert response.headers["location"] == "/"
+    assert (await me(client)).json() == {
+        "id": user.id,
+        "name": "Ann",
+        "email": "ann@example.com",
+        "role": "member",
+    }
+
+
+async def test_wrong_password_and_unknown_email_get_the_same_answer(client: Client) -> None:
+    await make_user(email="ann@example.com")
+    wrong = await client.post_form(
+        "/auth/signin", {"email": "ann@example.com", "password": "not the password"}
+    )
+    unknown = await client.post_form("/auth/signin", {"email": "nobody@example.com", "password": PASSWORD})
+    assert wrong.status_code == unknown.status_code == 422
+    assert (
+        field_error(wrong.text, "password")
+        == field_error(unknown.text, "password")
+        == ("E-mail or password is wrong.")
+    )
+    assert invalid_fields(wrong.text) == invalid_fields(unknown.text) == {"password"}
+    # Apart from the e-mail echoed into the form, the two pages are the same.
+    strip = re.compile(r'value="[^"]*"')
+    assert strip.sub("", wrong.text.replace("ann@example.com", "")) == strip.sub(
+        "", unknown.text.replace("nobody@example.com", "")
+    )
+    assert (await me(client)).status_code == 401
+
+
+async def test_user_without_a_password_cannot_sign_in(client: Client) -> None:
+    user = await make_user(email="nopass@example.com")
+    await User.filter(id=user.id).update(password_hash=None)
+    response = await client.post_form("/auth/signin", {"email": "nopass@example.com", "password": ""})
+    assert response.status_code == 422
+    assert field_error(response.text, "password") == "E-mail or password is wrong."
+    assert (await me(client)).status_code == 401
+
+
+async def test_banned_user_is_refused(client: Client) -> None:
+    await make_user(email="banned@example.com", banned=True)
+    response = await client.post_form("/auth/signin", {"email": "banned@example.com", "password": PASSWORD})
+    assert response.status_code == 422
+    assert field_error(response.text, "email") == "This account is suspended."
+    assert (await me(client)).status_code == 401
+
+
+async def test_a_ban_ends_existing_sessions(client: Client) -> None:
+    user = await make_user()
+    await client.sign_in_as(user)
+    assert (await me(client)).status_code == 200
+    await User.filter(id=user.id).update(banned_at=datetime.now(UTC))
+    assert (await me(client)).status_code == 401
+
+
+async def test_bumping_the_session_version_signs_out_everywhere(client: Client, anon: Client) -> None:
+    user = await make_user()
+    await client.sign_in_as(user)
+    await anon.sign_in_as(user)
+    await User.filter(id=user.id).update(session_version=user.session_version + 1)
+    assert (await me(client)).status_code == 401
+    assert (await me(anon)).status_code == 401
+
+
+async def test_sign_out_ends_the_session(client: Client) -> None:
+    user = await make_user()
+    await client.sign_in_as(user)
+    assert (await me(client)).status_code == 200
+    response = await client.post_form("/auth/signout")
+    assert response.status_code == 303
+    assert response.headers["location"] == "/"
+    assert (await me(client)).status_code == 401
+    assert (await client.get("/account")).status_code == 303
+
+
+@pytest.mark.parametrize(
+    ("target", "expected"),
+    [
+        ("/account", "/account"),
+        ("/ideas?sort=top#list", "/ideas?sort=top#list"),
+        ("https://evil.example/steal", "/"),
+        ("//evil.example/steal", "/"),
+        ("///evil.example/steal", "/"),
+        ("javascript:alert(1)", "/"),
+        ("http:/evil.example", "/"),
+        ("account", "/"),
+        ("", "/"),
+    ],
+)
+async def test_next_only_allows_local_paths(client: Client, target: str, expected: str) -> None:
+    user = await make_user()
+    response = await client.post_form(
+        "/auth/signin", {"email": user.email, "password": PASSWORD}, params={"next": target}
+    )
+    assert response.status_code == 303
+    assert response.headers["location"] == expected
+
+
+async def test_next_with_a_backslash_stays_on_this_site(client: Client) -> None:
+    user = await make_user()
+    response = await client.post_form(
+        "/auth/signin", {"email": user.email, "password": PASSWORD, "next": "/\\evil.example"}
+    )
+    location = response.headers["location"]
+    assert location.startswith("/")
+    assert not location.startswith(("//", "/\\"))
+    assert httpx.URL("http://testserver").join(location).host == "testserver"
+
+
+async def test_next_from_the_form_field_is_checked_too(app: Starlette, client: Client) -> None:
+    user = await make_user()
+    page = await client.get("/auth/signin", params={"next": "https://evil.example/"})
+    assert 'name="next" value="/"' in page.text
+    response = await client.post_form(
+        "/auth/signin", {"email": user.email, "password": PASSWORD, "next": "https://evil.example/"}
+    )
+    assert response.headers["location"] == "/"
+    async with Client(app) as other:
+        page = await other.get("/auth/signin", params={"next": "/account"})
+        assert 'name="next" value="/account"' in page.text
+        response = await other.post_form(
+            "/auth/signin", {"email": user.email, "password": PASSWORD, "next": "/account"}
+        )
+        assert response.headers["location"] == "/account"
+
+
+async def test_account_page_sends_anonymous_visitors_to_sign_in(client: Client) -> None:
+    response = await client.get("/account")
+    assert response.status_code == 303
+    assert response.headers["location"] == "/auth/signin?next=/account"
+
+
+# Rate limit
+
+
+async def test_sign_in_is_rate_limited(build_app: AppBuilder) -> None:
+    async with build_app(signin_limit="3/minute") as app, Client(app) as browser:
+        user = await make_user()
+        for _ in range(3):
+            response = await browser.post_form(
+                "/auth/signin", {"email": user.email, "password": "wrong one!"}
+            )
+            assert response.status_code == 422
+        response = await browser.post_form("/auth/signin", {"email": user.email, "password": PASSWORD})
+        assert response.status_code == 429
+        assert 1 <= int(response.headers["retry-after"]) <= 60
+        assert "text/html" in response.headers["content-type"]
+        assert "Too many requests" in response.text
+        # Even the right password is refused while the limit holds.
+        assert (await me(browser)).status_code == 401
+
+
+async def test_sign_in_limit_counts_per_account_across_addresses(build_app: AppBuilder) -> None:
+    """Spreading guesses for one account over many addresses does not escape the limit."""
+    async with build_app(signin_limit="2/minute") as app:
+        user = await make_user()
+        statuses = []
+        for n in range(3):
+            transport = httpx.ASGITransport(app=app, client=(f"10.0.0.{n + 1}", 1234))
+            async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as browser:
+                page = await browser.get("/auth/signin")
+                token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+                response = await browser.post(
+                    "/auth/signin", data={"email": user.email, "password": "wrong one!", "csrf_token": token}
+                )
+                statuses.append(response.status_code)
+        assert statuses == [422, 422, 429]
+
+
+async def test_sign_up_is_rate_limited(build_app: AppBuilder) -> None:
+    async with build_app(signin_limit="2/minute") as app, Client(app) as browser:
+        for n in range(2):
+            response = await browser.post_form("/auth/signup", {**GOOD, "email": f"bad{n}", "password": "x"})
+            assert response.status_code == 422
+        response = await browser.post_form(
+            "/auth/signup", {**GOOD, "email": "x@example.com", "password": "y"}
+        )
+        assert response.status_code == 429
+        assert "retry-after" in response.headers
+        assert await User.all().count() == 0

@@ -1,0 +1,150 @@
+"""Errors become pages under HTML paths and problem documents under /api/, never stack traces."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from portal import accounts
+from tests.browser import Client
+from tests.factories import make_user
+from tests.portal.conftest import AppBuilder
+
+SECRET_DETAIL = "kaboom-internal-detail-4711"
+
+
+def assert_problem(response: httpx.Response, status: int) -> dict[str, object]:
+    assert response.status_code == status
+    assert response.headers["content-type"] == "application/problem+json"
+    body = response.json()
+    assert body["status"] == status
+    assert isinstance(body["title"], str) and body["title"]
+    assert isinstance(body["detail"], str) and body["detail"]
+    return body
+
+
+def assert_html(response: httpx.Response, status: int) -> str:
+    assert response.status_code == status
+    assert response.headers["content-type"].startswith("text/html")
+    assert response.text.lstrip().lower().startswith("<!doctype html>")
+    return response.text
+
+
+async def test_unknown_page_is_a_404_page(client: Client) -> None:
+    text = assert_html(await client.get("/no/such/page"), 404)
+    assert "Not Found" in text
+    assert "There is nothing at this address." in text
+    assert (await client.get("/no/such/page")).headers["x-request-id"]
+
+
+@pytest.mark.parametrize("path", ["/api/v1/no-such-thing", "/api/v1/", "/api/v2/me"])
+async def test_unknown_api_path_is_a_404_problem(client: Client, path: str) -> None:
+    body = assert_problem(await client.get(path), 404)
+    assert body["title"] == "Not Found"
+    assert body["detail"] == "There is nothing at this address."
+
+
+async def test_a_client_asking_for_json_gets_a_problem_outside_the_api_too(client: Client) -> None:
+    assert_problem(await client.get("/no/such/page", headers={"Accept": "application/json"}), 404)
+
+
+async def test_wrong_method_on_the_api_is_a_405_problem(client: Client) -> None:
+    user = await make_user()
+    token = await accounts.create_token(actor=None, owner=user)
+    response = await client.http.delete("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+    body = assert_problem(response, 405)
+    assert body["detail"] == "This address does not accept that method."
+
+
+async def test_wrong_method_on_a_page_is_a_405_page(client: Client) -> None:
+    text = assert_html(await client.http.get("/auth/signout"), 405)
+    assert "This address does not accept that method." in text
+
+
+async def test_forbidden_as_a_problem_under_the_api(client: Client) -> None:
+    await client.csrf_token()
+    body = assert_problem(await client.http.post("/api/v1/me"), 403)
+    assert body["title"] == "Forbidden"
+
+
+async def test_invalid_input_as_a_page_lists_the_fields(client: Client) -> None:
+    """A validation error raised outside a form's own handling still names the field."""
+    text = assert_html(
+        await client.post_form("/auth/signup", {"email": "x", "name": "", "password": ""}), 422
+    )
+    assert "email" in text
+
+
+# Unexpected exceptions
+
+
+async def _boom(request: Request) -> Response:
+    raise RuntimeError(SECRET_DETAIL)
+
+
+@pytest.fixture
+async def boom_app(build_app: AppBuilder) -> AsyncIterator[Starlette]:
+    routes = [Route("/boom", _boom), Route("/api/v1/boom", _boom)]
+    async with build_app(routes=routes) as application:
+        yield application
+
+
+@pytest.fixture
+async def raw(boom_app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
+    # Starlette re-raises after answering (so servers can log it); a real server keeps the answer.
+    transport = httpx.ASGITransport(app=boom_app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        yield c
+
+
+def assert_no_internals(text: str) -> None:
+    for leak in (SECRET_DETAIL, "Traceback", "RuntimeError", 'File "', "_boom", ".py"):
+        assert leak not in text
+
+
+async def test_an_exception_in_a_page_is_a_500_page_without_internals(
+    raw: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.ERROR, logger="hearken"):
+        response = await raw.get("/boom")
+    text = assert_html(response, 500)
+    assert "Something went wrong on our side." in text
+    assert_no_internals(text)
+    # The page names an id under which the full error was logged.
+    logged = [r for r in caplog.records if r.name == "hearken" and r.exc_info]
+    assert len(logged) == 1
+    assert SECRET_DETAIL in str(logged[0].exc_info[1])  # type: ignore[index]
+    request_id = str(logged[0].args[0])  # type: ignore[index]
+    assert request_id and request_id != "-"
+    assert f"logged as {request_id}" in text
+
+
+async def test_an_exception_in_the_api_is_a_500_problem_without_internals(raw: httpx.AsyncClient) -> None:
+    body = assert_problem(await raw.get("/api/v1/boom"), 500)
+    assert body["title"] == "Internal Server Error"
+    assert_no_internals(str(body))
+
+
+async def test_a_failing_service_is_a_500_problem(
+    anon: Client, app: Starlette, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    user = await make_user()
+    token = await accounts.create_token(actor=None, owner=user)
+
+    def broken(u: object) -> dict[str, object]:
+        raise ValueError(SECRET_DETAIL)
+
+    monkeypatch.setattr("portal.api.user_json", broken)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        response = await c.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+    body = assert_problem(response, 500)
+    assert_no_internals(response.text)
+    assert set(body) >= {"type", "title", "status", "detail"}
