@@ -1,6 +1,7 @@
 """One fixture, two backends: every test that uses the database runs on SQLite and on PostgreSQL.
 
-PostgreSQL runs when HEARKEN_TEST_POSTGRES_URL is set (CI sets it); if it is set and the server does
+PostgreSQL runs when HEARKEN_TEST_POSTGRES_URL is set (CI sets it), in a private database made
+beside the one named there and dropped at the end; if it is set and the server does
 not answer, the whole run fails rather than quietly testing half. Each backend is migrated once per
 run; each test then gets an empty database (a copy of the migrated SQLite file, or truncated
 PostgreSQL tables) and a fresh application over it.
@@ -11,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import secrets
 import shutil
 import socket
 import sys
@@ -50,10 +52,23 @@ def base_settings(database_url: str) -> Settings:
     )
 
 
-async def _pg_reset_schema(url: str) -> None:
+async def _pg_create_private_database(url: str) -> str:
+    """A database of this run's own, made beside the one named, so parallel runs never collide."""
+    name = f"hearken_test_{os.getpid()}_{secrets.token_hex(3)}"
     conn = await asyncpg.connect(_asyncpg_dsn(url), timeout=10)
     try:
-        await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    base, _, query = url.partition("?")
+    return base.rsplit("/", 1)[0] + "/" + name + (("?" + query) if query else "")
+
+
+async def _pg_drop_database(server_url: str, private_url: str) -> None:
+    name = private_url.partition("?")[0].rsplit("/", 1)[1]
+    conn = await asyncpg.connect(_asyncpg_dsn(server_url), timeout=10)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await conn.close()
 
@@ -96,7 +111,7 @@ async def _pg_truncate(url: str, seeded: dict[str, list[asyncpg.Record]]) -> Non
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
-def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The backend name; migrates that backend once for the whole run."""
     name: str = request.param
     features = load_features(Settings.features)
@@ -105,16 +120,17 @@ def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
         template = tmp_path_factory.mktemp("sqlite") / "template.sqlite3"
         url = f"sqlite://{template}"
     else:
-        url = POSTGRES_URL
         try:
-            asyncio.run(_pg_reset_schema(url))
+            url = asyncio.run(_pg_create_private_database(POSTGRES_URL))
         except (OSError, asyncpg.PostgresError) as exc:
             pytest.exit(f"HEARKEN_TEST_POSTGRES_URL is set but PostgreSQL does not answer: {exc}", 3)
     asyncio.run(db.migrate(db.tortoise_config(base_settings(url), features)))
     if name == "postgres":
         request.config.stash[_SEEDED] = asyncio.run(_pg_snapshot(url))
     request.config.stash.setdefault(_TEMPLATES, {})[name] = url
-    return name
+    yield name
+    if name == "postgres":
+        asyncio.run(_pg_drop_database(POSTGRES_URL, url))
 
 
 _TEMPLATES = pytest.StashKey[dict[str, str]]()
