@@ -24,6 +24,7 @@ class Event:
 
 
 _listeners: dict[type[Event], list[Listener]] = defaultdict(list)
+_every_event: list[Listener] = []
 _recorders: list[list[Event]] = []
 
 
@@ -36,10 +37,19 @@ def listen(event_type: type[E]) -> Callable[[Callable[[E], Awaitable[None]]], Ca
     return register
 
 
+def listen_all(fn: Listener) -> Listener:
+    """Registers `fn` for every event (after the listeners of its type), e.g. to forward events."""
+    if fn not in _every_event:
+        _every_event.append(fn)
+    return fn
+
+
 async def emit(event: Event) -> None:
     for recorder in _recorders:
         recorder.append(event)
     for listener in list(_listeners[type(event)]):
+        await listener(event)
+    for listener in list(_every_event):
         await listener(event)
 
 
