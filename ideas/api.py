@@ -29,7 +29,11 @@ def board_json(board: Board) -> dict[str, Any]:
 
 
 def idea_json(request: Request, row: dict[str, Any], body_html: str | None = None) -> dict[str, Any]:
-    base = request.app.state.settings.base_url
+    return idea_document(request.app.state.settings.base_url, row, body_html)
+
+
+def idea_document(base: str, row: dict[str, Any], body_html: str | None = None) -> dict[str, Any]:
+    """The API's `idea` shape from a row of `queries.LIST_FIELDS` (links start with `base`)."""
     body: dict[str, Any] = {
         "id": row["id"],
         "board": row["board__slug"],
@@ -152,6 +156,7 @@ async def set_status(request: Request) -> Response:
         idea_id=int(request.path_params["idea_id"]),
         status=str(data.get("status") or ""),
         message=str(data.get("message") or ""),
+        promise=str(data.get("promise") or ""),
     )
     return await _idea_document(request, idea.id)
 
@@ -179,8 +184,11 @@ async def hide(request: Request) -> Response:
 
 
 def routes() -> list[BaseRoute]:
+    from ideas import accountability_routes
+
     idea = "/ideas/{idea_id:int}"
     return [
+        *accountability_routes.api_routes(),
         Route("/boards", list_boards, methods=["GET"]),
         Route("/boards", create_board, methods=["POST"]),
         Route("/ideas", list_ideas, methods=["GET"]),

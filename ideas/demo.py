@@ -338,6 +338,7 @@ async def fill() -> None:
         for status, message in journey:
             await service.change_status(actor=staff, idea_id=idea.id, status=status, message=message)
         await _age(idea.id, created, now)
+    await fill_changelog()
 
 
 async def _age(idea_id: int, created, now) -> None:  # type: ignore[no-untyped-def]
@@ -380,3 +381,24 @@ async def _age(idea_id: int, created, now) -> None:  # type: ignore[no-untyped-d
         first_response_at=min(firsts) if firsts else None,
         decided_at=decided[0] if decided else None,
     )
+
+
+async def fill_changelog() -> None:
+    """A changelog entry for the demo's shipped ideas."""
+    from ideas import changelog
+    from ideas.models import Board
+
+    staff = await User.get(email="pm@example.com")
+    public = await Board.filter(visibility="public").values_list("id", flat=True)
+    shipped = (
+        await Idea.filter(status_id="shipped", board_id__in=public)
+        .order_by("id")
+        .values_list("id", flat=True)
+    )
+    if shipped:
+        await changelog.create_entry(
+            actor=staff,
+            title="November release: your most requested improvements",
+            body="Thank you for every vote and comment. This release ships the ideas below.",
+            idea_ids=list(shipped),
+        )

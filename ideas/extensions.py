@@ -4,6 +4,8 @@
   a list, a page or the API shows (voting adds `voted` and `priority`). One query per decorator.
 - `card_slots` / `page_slots`: template names included in each idea card / on the idea page.
 - `idea_json_fields`: field names a decorator adds that belong in the API's `idea` shape.
+- `audience_providers`: async `(idea_ids) -> user ids` of people who care about these ideas beyond
+  their followers (voting adds the voters), told when a changelog entry links the ideas.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ idea_decorators: list[Decorator] = []
 card_slots: list[str] = []
 page_slots: list[str] = []
 idea_json_fields: list[str] = []
+audience_providers: list[Callable[[list[int]], Awaitable[list[int]]]] = []
 
 
 def add_decorator(decorator: Decorator) -> None:

@@ -35,5 +35,5 @@ FEATURE = Feature(
     api_routes=_api_routes,
     setup=_setup,
     demo=_demo,
-    nav=(("/ideas", "Ideas"), ("/roadmap", "Roadmap")),
+    nav=(("/ideas", "Ideas"), ("/roadmap", "Roadmap"), ("/changelog", "Changelog")),
 )

@@ -16,8 +16,9 @@ class Board(Model):
     visibility = fields.CharField(max_length=10, default="public", db_default="public")
     min_tier = fields.CharField(max_length=40, null=True)
     position = fields.IntField(default=0, db_default=0)
-    # Service target: staff answer a new idea within this many hours.
+    # Service targets: staff answer a new idea within this many hours, and decide within these days.
     response_target_hours = fields.IntField(default=72, db_default=72)
+    decision_target_days = fields.IntField(default=30, db_default=30)
     archived_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
@@ -70,6 +71,9 @@ class Idea(Model):
     official_comment_id = fields.IntField(null=True)
     first_response_at = fields.DatetimeField(null=True)
     decided_at = fields.DatetimeField(null=True)
+    # A promise made when planning: ship by the end of this day (a month's or a quarter's last day).
+    promised_by = fields.DateField(null=True)
+    promise_label = fields.CharField(max_length=20, default="", db_default="")
     last_activity_at = fields.DatetimeField()
     created_at = fields.DatetimeField()
     updated_at = fields.DatetimeField(auto_now=True)
@@ -211,3 +215,36 @@ class Attachment(Model):
 
     class Meta:
         table = "attachments"
+
+
+class ChangelogEntry(Model):
+    """A public note that something shipped, linking the ideas it answers."""
+
+    id = fields.IntField(primary_key=True)
+    title = fields.CharField(max_length=140)
+    body_md = fields.TextField(default="")
+    body_html = fields.TextField(default="")
+    author: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "portal.User", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
+    # Entries for insiders only, from this tier up (None: everyone).
+    min_tier = fields.CharField(max_length=30, null=True)
+    published_at = fields.DatetimeField(null=True, db_index=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "changelog_entries"
+
+
+class ChangelogIdea(Model):
+    id = fields.IntField(primary_key=True)
+    entry: fields.ForeignKeyRelation[ChangelogEntry] = fields.ForeignKeyField(
+        "ideas.ChangelogEntry", related_name="links", on_delete=fields.CASCADE
+    )
+    idea: fields.ForeignKeyRelation[Idea] = fields.ForeignKeyField(
+        "ideas.Idea", related_name=False, on_delete=fields.CASCADE
+    )
+
+    class Meta:
+        table = "changelog_ideas"
+        unique_together = (("entry", "idea"),)

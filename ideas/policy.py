@@ -120,3 +120,13 @@ def can_ban(user: User | None, target: User | None) -> bool:
 def can_upload_image(user: User | None, _obj: Any) -> bool:
     """Images for ideas and comments: anyone who may post may upload."""
     return is_active(user)
+
+
+@policy("changelog.write")
+def can_write_changelog(user: User | None, _obj: Any) -> bool:
+    return is_staff(user)
+
+
+@policy("staff.triage")
+def can_triage(user: User | None, _obj: Any) -> bool:
+    return is_staff(user)

@@ -6,12 +6,19 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from ideas import comments, extensions, moderation, queries, service
+from ideas import comments, extensions, moderation, queries, responsiveness, service
 from ideas.visibility import visible_boards
 from portal import permissions
 from portal.errors import Invalid, NotFound
 from portal.templating import flash, is_htmx, render
 from portal.web import back, form, limit_writes, see_other, user_of
+
+
+def _local(target: str | None) -> str | None:
+    """A `next` target, only when it is a path on this site."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return None
 
 
 def _id(request: Request) -> int:
@@ -20,8 +27,12 @@ def _id(request: Request) -> int:
 
 async def home_page(request: Request) -> Response:
     user = user_of(request)
+    figures = await responsiveness.figures_for(user)
     return render(
-        request, "ideas/home.html", await queries.home(user) | {"card_slots": extensions.card_slots}
+        request,
+        "ideas/home.html",
+        await queries.home(user)
+        | {"card_slots": extensions.card_slots, "figures": figures, "human": responsiveness.human},
     )
 
 
@@ -30,6 +41,9 @@ async def list_page(request: Request) -> Response:
     flt = queries.parse_filter(request.query_params)
     page = await queries.list_ideas(user, flt)
     statuses = await service.Status.all()
+    figures = None
+    if page.board is not None and not is_htmx(request):
+        figures = await responsiveness.figures_for(user, board=page.board.slug)
     return render(
         request,
         "ideas/list.html",
@@ -39,6 +53,8 @@ async def list_page(request: Request) -> Response:
             "statuses": statuses,
             "sorts": list(queries.SORTS),
             "card_slots": extensions.card_slots,
+            "figures": figures,
+            "human": responsiveness.human,
         },
         fragment="ideas/_list_page.html",
     )
@@ -142,17 +158,21 @@ async def post_comment(request: Request) -> Response:
         parent=values.get("parent") or None,
         internal=values.get("internal") == "1",
     )
-    return see_other(f"/ideas/{_id(request)}#comment-{comment.id}")
+    return see_other(_local(values.get("next")) or f"/ideas/{_id(request)}#comment-{comment.id}")
 
 
 async def change_status(request: Request) -> Response:
     user = user_of(request)
     values = await form(request)
     idea = await service.change_status(
-        actor=user, idea_id=_id(request), status=values.get("status", ""), message=values.get("message", "")
+        actor=user,
+        idea_id=_id(request),
+        status=values.get("status", ""),
+        message=values.get("message", ""),
+        promise=values.get("promise", ""),
     )
     flash(request, f"Status changed to {idea.status.name}; followers are told.", "success")
-    return see_other(service.idea_url(idea))
+    return see_other(_local(values.get("next")) or service.idea_url(idea))
 
 
 async def follow(request: Request) -> Response:
@@ -247,10 +267,11 @@ async def ban_member(request: Request) -> Response:
 
 
 def routes() -> list[BaseRoute]:
-    from ideas import admin_routes
+    from ideas import accountability_routes, admin_routes
 
     idea = "/ideas/{idea_id:int}"
     return [
+        *accountability_routes.routes(),
         Route("/", home_page),
         Route("/ideas", list_page),
         Route("/ideas/new", new_idea_page, methods=["GET", "POST"]),

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import calendar
 import re
 import unicodedata
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F, Q
@@ -193,7 +194,27 @@ async def edit_idea(
     return await get_idea(idea.id)
 
 
-async def change_status(*, actor: User | None, idea_id: int, status: str, message: str = "") -> Idea:
+_PROMISE = re.compile(r"^(\d{4})-(?:(0[1-9]|1[0-2])|Q([1-4]))$")
+
+
+def parse_promise(raw: str | None, errors: Errors) -> tuple[date | None, str]:
+    """A promise as a month (2027-03) or a quarter (2027-Q1): the last day it covers, and its label."""
+    raw = (raw or "").strip().upper()
+    if not raw:
+        return None, ""
+    match = _PROMISE.match(raw)
+    if match is None:
+        errors.add("promise", "Give a month like 2027-03 or a quarter like 2027-Q1.")
+        return None, ""
+    year = int(match.group(1))
+    last_month = int(match.group(2)) if match.group(2) else int(match.group(3)) * 3
+    last_day = calendar.monthrange(year, last_month)[1]
+    return date(year, last_month, last_day), raw
+
+
+async def change_status(
+    *, actor: User | None, idea_id: int, status: str, message: str = "", promise: str | None = None
+) -> Idea:
     idea = await visible_idea(actor, idea_id)
     permissions.require(actor, "idea.change_status", idea)
     assert actor is not None
@@ -210,6 +231,15 @@ async def change_status(*, actor: User | None, idea_id: int, status: str, messag
         errors.add("message", f"Use at most {MESSAGE_MAX:,} characters.")
     if idea.merged_into_id is not None:
         errors.add("status", "A merged idea follows its target; change the target's status.")
+    promised_by, promise_label = parse_promise(promise, errors)
+    if (
+        promised_by is not None
+        and new_status is not None
+        and new_status.key not in ("planned", "in_progress")
+    ):
+        errors.add("promise", "Promise a date when planning an idea.")
+    elif promised_by is not None and promised_by < now().date():
+        errors.add("promise", "A promise lies in the future.")
     errors.raise_if_any()
     assert new_status is not None
     at = now()
@@ -232,6 +262,8 @@ async def change_status(*, actor: User | None, idea_id: int, status: str, messag
             updates["first_response_at"] = at
         if locked.decided_at is None and new_status.key not in OPEN_STATUSES:
             updates["decided_at"] = at
+        if promised_by is not None:
+            updates["promised_by"], updates["promise_label"] = promised_by, promise_label
         await Idea.filter(id=idea.id).update(**updates)
         await notifications.notify(
             await follower_ids(idea.id),

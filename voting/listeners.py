@@ -69,9 +69,15 @@ async def decorate(user, idea_ids: list[int]) -> dict[int, dict]:  # type: ignor
     return result
 
 
+async def voters_of(idea_ids: list[int]) -> list[int]:
+    return list(await Vote.filter(idea_id__in=idea_ids).values_list("user_id", flat=True))
+
+
 def install() -> None:
     events.listen(IdeaMerged)(move_votes_on_merge)
     events.listen(MemberBanned)(drop_votes_of_banned)
     extensions.add_decorator(decorate)
+    if voters_of not in extensions.audience_providers:
+        extensions.audience_providers.append(voters_of)
     extensions.add_template(extensions.card_slots, "voting/_vote.html")
     extensions.add_template(extensions.page_slots, "voting/_idea_panel.html")
