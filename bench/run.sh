@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Benchmarks the portal against the framework's limit (bench/anchor.py), side by side, in one run.
+#   bench/run.sh                      # on the seeded database (bench/seed.py) at HEARKEN_BENCH_URL
+#   SMALL_URL=postgres://.../hearken_bench_small bench/run.sh   # also: list latency at 1,000 ideas
+# Prints one table: requests/s, p50 and p99 per page, and each page's share of the anchor's rate.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+URL="${HEARKEN_BENCH_URL:-postgres://postgres@127.0.0.1:5432/hearken_bench}"
+SMALL_URL="${SMALL_URL:-}"
+DURATION="${DURATION:-20s}"
+WARMUP="${WARMUP:-5s}"
+CONNECTIONS="${CONNECTIONS:-32}"
+PORTAL_PORT="${PORTAL_PORT:-8101}"
+ANCHOR_PORT="${ANCHOR_PORT:-8102}"
+PY=.venv/bin/python
+command -v wrk > /dev/null || { apt-get update -qq && apt-get install -y -qq wrk > /dev/null; }
+
+export HEARKEN_SECRET_KEY="bench-secret-$(printf 'x%.0s' {1..40})"
+export HEARKEN_VOTE_LIMIT=1000000/minute HEARKEN_VOTE_LIMIT_PER_ADDRESS=100000000/minute
+export HEARKEN_WRITE_LIMIT=1000000/minute HEARKEN_WRITE_LIMIT_PER_ADDRESS=100000000/minute
+export HEARKEN_SIGNIN_LIMIT=1000/minute
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2> /dev/null || true; done; wait 2> /dev/null || true; }
+trap cleanup EXIT
+
+start_portal() {  # url port
+  HEARKEN_DATABASE_URL="$1?minsize=5&maxsize=20" HEARKEN_BASE_URL="http://127.0.0.1:$2" \
+    .venv/bin/hearken serve --port "$2" --workers 2 > "/tmp/hearken-bench-$2.log" 2>&1 &
+  pids+=($!)
+}
+wait_for() { for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$1$2" > /dev/null && return 0; sleep 0.2; done; echo "server on $1 did not start" >&2; exit 1; }
+
+start_portal "$URL" "$PORTAL_PORT"
+HEARKEN_BENCH_URL="$URL" .venv/bin/uvicorn bench.anchor:app --port "$ANCHOR_PORT" --workers 2 --log-level warning > /tmp/hearken-anchor.log 2>&1 &
+pids+=($!)
+wait_for "$PORTAL_PORT" /healthz
+wait_for "$ANCHOR_PORT" /ideas
+
+COOKIE="$($PY bench/login.py "http://127.0.0.1:$PORTAL_PORT")"
+IDEA_PAGE="$(curl -s -o /dev/null -w '%{redirect_url}' "http://127.0.0.1:$PORTAL_PORT/ideas/1")"
+IDEA_PAGE="${IDEA_PAGE#http://127.0.0.1:$PORTAL_PORT}"
+IDEA_PAGE="${IDEA_PAGE:-/ideas/1}"
+
+run() {  # name port path [lua] [header]
+  local name=$1 port=$2 path=$3 lua=${4:-} header=${5:-}
+  local script; script=$(mktemp --suffix .lua)
+  { [ -n "$lua" ] && cat "bench/lua/$lua"; cat bench/lua/report.lua; } > "$script"
+  local args=(-t 2 -c "$CONNECTIONS" -s "$script")
+  [ -n "$header" ] && args+=(-H "$header")
+  wrk "${args[@]}" -d "$WARMUP" "http://127.0.0.1:$port$path" > /dev/null 2>&1 || true
+  local line; line=$(BENCH_IDEAS=2000 BENCH_TOKENS=1000 wrk "${args[@]}" -d "$DURATION" --latency "http://127.0.0.1:$port$path" | grep '^RESULT')
+  rm -f "$script"
+  echo "$name $line"
+}
+
+results=$(mktemp)
+{
+  run anchor "$ANCHOR_PORT" /ideas
+  run home "$PORTAL_PORT" /
+  run list_anonymous "$PORTAL_PORT" /ideas
+  run list_signed_in "$PORTAL_PORT" /ideas "" "Cookie: $COOKIE"
+  run idea_page_50_comments "$PORTAL_PORT" "$IDEA_PAGE"
+  run search "$PORTAL_PORT" /ideas search.lua
+  run vote "$PORTAL_PORT" /api/v1/ideas/2/vote vote.lua
+} | tee "$results" > /dev/null
+
+if [ -n "$SMALL_URL" ]; then
+  start_portal "$SMALL_URL" $((PORTAL_PORT + 10))
+  wait_for $((PORTAL_PORT + 10)) /healthz
+  run list_anonymous_1000_ideas $((PORTAL_PORT + 10)) /ideas >> "$results"
+fi
+
+$PY - "$results" <<'PYEOF'
+import re, sys
+rows = {}
+for line in open(sys.argv[1]):
+    name, rest = line.split(" ", 1)
+    rows[name] = {k: float(v) for k, v in re.findall(r"(\w+)=([\d.]+)", rest)}
+anchor = rows["anchor"]["rps"]
+print(f"{'page':<28}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'errors':>8}{'vs anchor':>11}")
+for name, r in rows.items():
+    print(f"{name:<28}{r['rps']:>10.0f}{r['p50_ms']:>10.2f}{r['p99_ms']:>10.2f}{r['errors']:>8.0f}{r['rps'] / anchor:>10.0%}")
+if "list_anonymous_1000_ideas" in rows:
+    big, small = rows["list_anonymous"]["p50_ms"], rows["list_anonymous_1000_ideas"]["p50_ms"]
+    print(f"list p50 at the seeded size vs 1,000 ideas: {big:.2f} ms vs {small:.2f} ms ({big / small - 1:+.0%})")
+PYEOF
+
+echo "counters after the vote run:"
+HEARKEN_DATABASE_URL="$URL" .venv/bin/hearken repair-counters --dry-run | tail -1
