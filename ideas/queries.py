@@ -330,7 +330,18 @@ async def idea_view(user: User | None, idea_id: int) -> IdeaView:
     threads = _thread(c for c in comments if c is not official)
     following = user is not None and await Follow.exists(idea_id=idea.id, user_id=user.id)
     follower_count = await Follow.filter(idea_id=idea.id).count()
-    duplicates = await Idea.filter(merged_into_id=idea.id).order_by("id").values("id", "title", "slug")
+    duplicates = await (
+        Idea.filter(merged_into_id=idea.id)
+        .order_by("id")
+        .values("id", "title", "slug", "board_id", "hidden_at")
+    )
+    if duplicates:
+        # A duplicate keeps its own visibility: a hidden or private one must not show its title here.
+        board_ids = {b.id for b in await visible_boards(user)}
+        moderator = permissions.can(user, "idea.moderate")
+        duplicates = [
+            d for d in duplicates if d["board_id"] in board_ids and (d["hidden_at"] is None or moderator)
+        ]
     statuses = await Status.all() if permissions.can(user, "idea.change_status", idea) else []
     return IdeaView(idea, row, history, threads, official, following, follower_count, duplicates, statuses)
 

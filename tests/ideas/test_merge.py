@@ -1,0 +1,102 @@
+"""Merging a duplicate: followers, comments and the address move to the target; mistakes are refused."""
+
+from __future__ import annotations
+
+import pytest
+
+from ideas import service
+from ideas.events import IdeaMerged
+from ideas.models import Comment, Follow, Idea
+from portal import events
+from portal.errors import Forbidden, Invalid
+from portal.models import AuditEntry
+from tests.browser import Client
+from tests.factories import make_board, make_comment, make_idea, make_user
+from tests.ideas.conftest import SignedIn
+from tests.ideas.pages import problem
+
+
+async def test_merge_moves_followers_and_comments_and_is_audited(app) -> None:  # type: ignore[no-untyped-def]
+    board = await make_board()
+    staff = await make_user(role="staff")
+    target = await make_idea(board=board)
+    duplicate = await make_idea(board=board)
+    both, only_dup = await make_user(), await make_user()
+    for user in (both, only_dup):
+        await service.follow(actor=user, idea_id=duplicate.id)
+    await service.follow(actor=both, idea_id=target.id)
+    c1 = await make_comment(idea=duplicate, author=only_dup)
+    c2 = await make_comment(idea=duplicate)
+    with events.record() as seen:
+        merged_into = await service.merge(actor=staff, idea_id=duplicate.id, into=str(target.id))
+    assert merged_into.id == target.id
+    assert seen == [IdeaMerged(source_id=duplicate.id, target_id=target.id, actor_id=staff.id)]
+    assert (await Idea.get(id=duplicate.id)).merged_into_id == target.id
+    followers = set(await Follow.filter(idea_id=target.id).values_list("user_id", flat=True))
+    assert followers == {target.author_id, duplicate.author_id, both.id, only_dup.id, c2.author_id}
+    assert await Follow.filter(idea_id=target.id, user_id=both.id).count() == 1
+    moved = await Comment.filter(idea_id=target.id).order_by("id").values_list("id", "merged_from_id")
+    assert moved == [(c1.id, duplicate.id), (c2.id, duplicate.id)]
+    entry = await AuditEntry.get(action="idea.merge")
+    assert (entry.actor_id, entry.object_kind, entry.object_id) == (staff.id, "idea", duplicate.id)
+    assert entry.detail == {"into": target.id, "comments": 2}
+
+
+async def test_merge_mistakes_are_refused_and_change_nothing(app) -> None:  # type: ignore[no-untyped-def]
+    board = await make_board()
+    staff = await make_user(role="staff")
+    a = await make_idea(board=board)
+    b = await make_idea(board=board)
+    c = await make_idea(board=board)
+    await service.merge(actor=staff, idea_id=b.id, into=a.id)
+    secret = await make_idea(board=await make_board(visibility="private"))
+    cases = [
+        (c.id, c.id, "cannot be merged into itself"),
+        (c.id, b.id, f"Idea #{b.id} is itself merged; merge into #{a.id}."),
+        (b.id, c.id, "merged already"),
+        (c.id, 999_999, "There is no such idea."),
+        (c.id, None, "Give the number"),
+        (c.id, "seven", "Give the number"),
+    ]
+    before = await Idea.all().order_by("id").values_list("id", "merged_into_id", "comment_count")
+    for source, into, message in cases:
+        with pytest.raises(Invalid) as caught:
+            await service.merge(actor=staff, idea_id=source, into=into)
+        assert set(caught.value.errors) == {"into"}, (source, into)
+        assert message in caught.value.errors["into"], (source, into)
+    with pytest.raises(Forbidden):
+        await service.merge(actor=await make_user(), idea_id=c.id, into=a.id)
+    assert await Idea.all().order_by("id").values_list("id", "merged_into_id", "comment_count") == before
+    assert await AuditEntry.filter(action="idea.merge").count() == 1
+    # Staff may merge across boards they see, private ones included.
+    await service.merge(actor=staff, idea_id=secret.id, into=c.id)
+
+
+async def test_merge_refusals_in_the_page_and_the_api(browser: SignedIn) -> None:
+    board = await make_board()
+    a, b, c = await make_idea(board=board), await make_idea(board=board), await make_idea(board=board)
+    staff, _ = await browser(role="staff")
+    assert (await staff.post_form(f"/ideas/{b.id}/merge", {"into": str(a.id)})).status_code == 303
+    for source, into in ((c.id, c.id), (c.id, b.id), (b.id, c.id)):
+        response = await staff.post_form(f"/ideas/{source}/merge", {"into": str(into)})
+        assert response.status_code == 422, (source, into)
+        assert "<strong>into</strong>:" in response.text
+        body = problem(await staff.api("POST", f"/api/v1/ideas/{source}/merge", json={"into": into}))
+        assert set(body["errors"]) == {"into"}, (source, into)
+    assert await AuditEntry.filter(action="idea.merge").count() == 1
+
+
+async def test_the_duplicate_address_redirects_to_the_target(anon: Client) -> None:
+    board = await make_board()
+    staff = await make_user(role="staff")
+    target = await make_idea(board=board, title="The target idea")
+    duplicate = await make_idea(board=board, title="The duplicate idea")
+    await service.merge(actor=staff, idea_id=duplicate.id, into=target.id)
+    response = await anon.get(service.idea_url(duplicate))
+    assert response.status_code == 301
+    assert response.headers["location"] == f"/ideas/{target.id}"
+    page = await anon.get(service.idea_url(duplicate), follow_redirects=True)
+    assert page.status_code == 200
+    assert str(page.url) == f"http://testserver/ideas/{target.id}-the-target-idea"
+    assert "“The duplicate idea” was merged into this idea." in page.text
+    assert f"#{duplicate.id} The duplicate idea" in page.text
