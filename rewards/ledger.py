@@ -17,6 +17,8 @@ from tortoise.expressions import F, Subquery
 from tortoise.functions import Sum
 from tortoise.transactions import in_transaction
 
+from portal import permissions
+from portal.errors import Errors
 from portal.models import User
 from rewards import tiers
 from rewards.models import EarningRule, MemberPoints, PointEntry
@@ -163,8 +165,17 @@ async def reverse_where(*, reason: str, **filters: Any) -> int:
     return count
 
 
-async def grant(*, actor: User, user_id: int, points: int, reason: str) -> PointEntry:
+async def grant(*, actor: User | None, user_id: int, points: int, reason: str) -> PointEntry:
     """A manual grant (positive) or deduction (negative) by a community manager; counts for tiers."""
+    permissions.require(actor, "rewards.manage")
+    assert actor is not None
+    errors = Errors()
+    if points == 0:
+        errors.add("points", "Give a number of points other than 0.")
+    reason = reason.strip()
+    if not reason:
+        errors.add("reason", "Give a reason; the member sees it in their history.")
+    errors.raise_if_any()
     async with in_transaction():
         await account(user_id, lock=True)
         entry = await _write(

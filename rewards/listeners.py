@@ -6,6 +6,8 @@ nothing twice, and a reversal negates exactly what the original entry paid.
 
 from __future__ import annotations
 
+from typing import Any
+
 from ideas.events import (
     CommentMarkedHelpful,
     ContentHidden,
@@ -13,9 +15,10 @@ from ideas.events import (
     IdeaStatusChanged,
 )
 from ideas.models import Idea
-from portal import events
+from portal import api, events
 from portal.models import User
 from rewards import ledger, outcomes
+from rewards.models import MemberPoints
 from rewards.service import install_gating
 from voting.events import VoteCast, VoteRemoved
 
@@ -90,7 +93,18 @@ async def on_merged(event: IdeaMerged) -> None:
     await outcomes.pay_duplicate_reporters(event)
 
 
+async def me_fields(user: User) -> dict[str, Any]:
+    """What `/api/v1/me` adds for rewards: the member's balance and tier (read only, no row made)."""
+    row = await MemberPoints.filter(user_id=user.id).values("balance", "tier")
+    return {"points": row[0]["balance"], "tier": row[0]["tier"]} if row else {"points": 0, "tier": "member"}
+
+
 def install() -> None:
+    from ideas import extensions
+
+    extensions.add_template(extensions.page_slots, "rewards/_report_duplicate.html")
+    if me_fields not in api.me_extenders:
+        api.me_extenders.append(me_fields)
     events.listen(IdeaStatusChanged)(on_status_changed)
     events.listen(VoteCast)(on_vote_cast)
     events.listen(VoteRemoved)(on_vote_removed)

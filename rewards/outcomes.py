@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from tortoise.expressions import Q
+
 from ideas.events import IdeaMerged
 from ideas.models import Idea
 from portal.models import User
@@ -68,9 +70,15 @@ async def pay_ship_awards(idea: Idea) -> None:
 
 
 async def pay_duplicate_reporters(event: IdeaMerged) -> None:
-    """The first member who reported this duplicate is paid once staff accept it by merging."""
+    """The first member who reported this pair is paid once staff accept it by merging.
+
+    Staff choose which of the two ideas survives, so a report counts whichever way they merge.
+    """
     report = await (
-        DuplicateReport.filter(idea_id=event.source_id, duplicate_of_id=event.target_id)
+        DuplicateReport.filter(
+            Q(idea_id=event.source_id, duplicate_of_id=event.target_id)
+            | Q(idea_id=event.target_id, duplicate_of_id=event.source_id)
+        )
         .order_by("created_at", "id")
         .first()
     )

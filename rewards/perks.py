@@ -25,11 +25,13 @@ from portal.errors import Conflict, Errors, Forbidden, Invalid, NotFound, Unauth
 from portal.models import User
 from rewards import ledger
 from rewards.events import PerkClaimed
-from rewards.models import LIVE_CLAIM_STATES, PERK_KINDS, Claim, DealCode, MemberPoints, Perk
+from rewards.models import LIVE_CLAIM_STATES, PERK_KINDS, Claim, DealCode, MemberPoints, Perk, Tier
 from rewards.service import forget_access, perk_is_open_to
-from rewards.tiers import all_tiers, check_tier_key
+from rewards.tiers import all_tiers, check_tier_key, rank
 
 MAX_CODES = 100_000
+# A new perk without a minimum tier is announced from this tier up.
+UNGATED_NOTICE_TIER = "insider"
 
 
 def now() -> datetime:
@@ -158,7 +160,25 @@ async def create_perk(*, actor: User | None, data: dict[str, Any]) -> Perk:
         if codes:
             await DealCode.bulk_create([DealCode(perk_id=perk.id, code=c) for c in codes], batch_size=1000)
         await audit.record(actor, "perk.create", kind="perk", object_id=perk.id, title=title)
+        await _tell_members(perk, tiers)
     return perk
+
+
+async def _tell_members(perk: Perk, tiers: list[Tier]) -> int:
+    """Tells the members whose tier opens a new perk. A perk open to every tier is announced to
+    insiders and up only: telling every member of every deal would be spam."""
+    lowest = rank(tiers, perk.min_tier) if perk.min_tier else max(rank(tiers, UNGATED_NOTICE_TIER), 1)
+    keys = [t.key for t in tiers[lowest:]]
+    user_ids = await MemberPoints.filter(tier__in=keys).values_list("user_id", flat=True)
+    when = f" It opens on {perk.starts_at:%d %b %Y}." if perk.starts_at and perk.starts_at > now() else ""
+    return await notifications.notify(
+        user_ids,
+        kind="perk_open",
+        title=f"New for you: {perk.title}",
+        body=f"Your tier opens a new {'deal' if perk.kind == 'deal' else 'early-access program'}.{when}",
+        url=f"/insiders/perks/{perk.id}",
+        cause=f"perk_open:{perk.id}",
+    )
 
 
 async def add_codes(*, actor: User | None, perk_id: int, codes: Any) -> int:

@@ -22,3 +22,9 @@ def can_claim(user: User | None, _perk: Any) -> bool:
 @policy("leaderboard.view")
 def can_view_leaderboard(_user: User | None, _obj: Any) -> bool:
     return True
+
+
+@policy("duplicate.report")
+def can_report_duplicate(user: User | None, _idea: Any) -> bool:
+    """Reports pay points when staff accept them: an active, verified member."""
+    return is_active(user) and user.email_verified_at is not None  # type: ignore[union-attr]

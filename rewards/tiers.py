@@ -44,7 +44,7 @@ def earned_tier(tiers: list[Tier], lifetime: int) -> Tier:
 
 async def _change(
     mp: MemberPoints, tiers: list[Tier], to: Tier, *, cause: str, actor_id: int | None, promoted: bool
-) -> None:
+) -> TierChange:
     previous = mp.tier
     updates: dict[str, Any] = {"tier": to.key}
     if promoted:
@@ -63,6 +63,7 @@ async def _change(
             cause=f"tier:{change.id}",
         )
         await _tell_about_new_perks(mp.user_id, tiers, previous, to)
+    return change
 
 
 async def _tell_about_new_perks(user_id: int, tiers: list[Tier], previous: str, to: Tier) -> None:
@@ -98,7 +99,10 @@ async def tier_of(user: User | None) -> str | None:
 
 
 async def set_thresholds(*, actor: User | None, thresholds: dict[str, Any]) -> list[TierChange]:
-    """Changes thresholds, then re-evaluates every member with the demotion safeguards above."""
+    """Changes thresholds, then re-evaluates every member with the demotion safeguards above.
+
+    Returns the tier changes this call made (not earlier ones).
+    """
     permissions.require(actor, "rewards.manage")
     tiers = await all_tiers()
     errors = Errors()
@@ -122,9 +126,10 @@ async def set_thresholds(*, actor: User | None, thresholds: dict[str, Any]) -> l
             target = earned_tier(tiers, mp.lifetime)
             current = rank(tiers, mp.tier)
             if rank(tiers, target.key) > current:
-                await _change(
+                change = await _change(
                     mp, tiers, target, cause="Tier thresholds changed", actor_id=actor.id, promoted=True
                 )  # type: ignore[union-attr]
+                changes.append(change)
             elif rank(tiers, target.key) < current:
                 held = tiers[current]
                 recently = mp.promoted_at is not None and now() - mp.promoted_at < DEMOTION_GRACE
@@ -134,10 +139,10 @@ async def set_thresholds(*, actor: User | None, thresholds: dict[str, Any]) -> l
                     for tier in tiers[:current]:
                         if mp.lifetime >= DEMOTION_MARGIN * tier.threshold:
                             keep = tier
-                    await _change(
+                    change = await _change(
                         mp, tiers, keep, cause="Tier thresholds changed", actor_id=actor.id, promoted=False
                     )  # type: ignore[union-attr]
-        changes = await TierChange.filter(cause="Tier thresholds changed").order_by("-id").limit(1000)
+                    changes.append(change)
         await audit.record(actor, "rewards.thresholds", kind="tiers", **values)
     return changes
 
