@@ -6,9 +6,9 @@ from portal.features import Feature
 
 
 def _routes():  # type: ignore[no-untyped-def]
-    from ideas import routes
+    from ideas import exports, routes
 
-    return routes.routes()
+    return [*routes.routes(), *exports.routes()]
 
 
 def _api_routes():  # type: ignore[no-untyped-def]
@@ -18,13 +18,22 @@ def _api_routes():  # type: ignore[no-untyped-def]
 
 
 def _setup() -> None:
-    from ideas import policy  # noqa: F401 - registers the ideas policies
+    from ideas import data_rights, exports, policy, webhook_payloads  # noqa: F401 - registers policies
+
+    webhook_payloads.install()
+    data_rights.install()
 
 
 async def _demo() -> None:
     from ideas import demo
 
     await demo.fill()
+
+
+def _openapi():  # type: ignore[no-untyped-def]
+    from ideas import openapi
+
+    return openapi.describe()
 
 
 FEATURE = Feature(
@@ -36,4 +45,5 @@ FEATURE = Feature(
     setup=_setup,
     demo=_demo,
     nav=(("/ideas", "Ideas"), ("/roadmap", "Roadmap"), ("/changelog", "Changelog")),
+    openapi=_openapi,
 )

@@ -32,4 +32,6 @@ async def me(request: Request) -> Response:
 
 
 def routes() -> list[BaseRoute]:
-    return [Route("/me", me)]
+    from portal.openapi import openapi_json
+
+    return [Route("/me", me), Route("/openapi.json", openapi_json)]

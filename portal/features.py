@@ -27,6 +27,8 @@ class Feature:
     demo: Callable[[], Awaitable[None]] | None = None
     add_commands: Callable[[argparse._SubParsersAction[Any]], None] | None = None
     nav: tuple[tuple[str, str], ...] = field(default=())
+    # The OpenAPI paths and schemas of its JSON API (see portal/openapi.py).
+    openapi: Callable[[], tuple[dict[str, Any], dict[str, Any]]] | None = None
 
 
 def load_features(names: Sequence[str]) -> list[Feature]:

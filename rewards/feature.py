@@ -21,9 +21,11 @@ def _api_routes():  # type: ignore[no-untyped-def]
 
 
 def _setup() -> None:
-    from rewards import listeners, policy  # noqa: F401 - registers policies and event listeners
+    from rewards import data_rights, listeners, policy, webhook_payloads  # noqa: F401 - registers policies
 
     listeners.install()
+    webhook_payloads.install()
+    data_rights.install()
 
 
 async def _demo() -> None:
@@ -38,6 +40,12 @@ def _commands(sub: argparse._SubParsersAction[Any]) -> None:
     commands.add(sub)
 
 
+def _openapi():  # type: ignore[no-untyped-def]
+    from rewards import openapi
+
+    return openapi.describe()
+
+
 FEATURE = Feature(
     name="rewards",
     models=("rewards.models",),
@@ -48,4 +56,5 @@ FEATURE = Feature(
     demo=_demo,
     add_commands=_commands,
     nav=(("/insiders", "Insiders"),),
+    openapi=_openapi,
 )

@@ -9,9 +9,9 @@ from portal.features import Feature
 
 
 def _routes():  # type: ignore[no-untyped-def]
-    from voting import routes
+    from voting import exports, routes
 
-    return routes.routes()
+    return [*routes.routes(), *exports.routes()]
 
 
 def _api_routes():  # type: ignore[no-untyped-def]
@@ -21,9 +21,11 @@ def _api_routes():  # type: ignore[no-untyped-def]
 
 
 def _setup() -> None:
-    from voting import listeners, policy  # noqa: F401 - registers policies and event listeners
+    from voting import data_rights, listeners, policy, webhook_payloads  # noqa: F401 - registers policies
 
     listeners.install()
+    webhook_payloads.install()
+    data_rights.install()
 
 
 async def _demo() -> None:
@@ -38,6 +40,12 @@ def _commands(sub: argparse._SubParsersAction[Any]) -> None:
     commands.add(sub)
 
 
+def _openapi():  # type: ignore[no-untyped-def]
+    from voting import openapi
+
+    return openapi.describe()
+
+
 FEATURE = Feature(
     name="voting",
     models=("voting.models",),
@@ -47,4 +55,5 @@ FEATURE = Feature(
     setup=_setup,
     demo=_demo,
     add_commands=_commands,
+    openapi=_openapi,
 )
