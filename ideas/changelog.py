@@ -9,7 +9,7 @@ from typing import Any
 from tortoise.transactions import in_transaction
 
 from ideas import extensions
-from ideas.models import ChangelogEntry, ChangelogIdea, Idea
+from ideas.models import Board, ChangelogEntry, ChangelogIdea, Idea
 from ideas.policy import can_view_board, prepare_access
 from ideas.service import follower_ids, idea_url
 from ideas.visibility import visible_boards
@@ -94,15 +94,31 @@ async def _tell_audience(entry: ChangelogEntry, ideas: list[Idea]) -> None:
         people.update(await follower_ids(idea.id))
     for provider in extensions.audience_providers:
         people.update(await provider([i.id for i in ideas]))
+    if entry.min_tier is not None:
+        # An insider preview reaches only those who may read it.
+        readers = set()
+        for user in await User.filter(id__in=people):
+            await prepare_access(user)
+            if entry_visible(user, entry):
+                readers.add(user.id)
+        people = readers
     if not people:
         return
+    # Everyone told hears the titles that everyone may read, never a private or insider idea's.
+    public = set(
+        await Board.filter(id__in={i.board_id for i in ideas}, visibility="public").values_list(
+            "id", flat=True
+        )
+    )
+    shown = [i for i in ideas if i.board_id in public and i.hidden_at is None]
     await notifications.notify(
         people,
         kind="changelog",
         title=f"Shipped: {entry.title}",
-        body=", ".join(f"“{i.title}”" for i in ideas[:5]),
+        body=", ".join(f"“{i.title}”" for i in shown[:5]),
         url=f"/changelog/{entry.id}",
         cause=f"changelog:{entry.id}",
+        exclude=[entry.author_id] if entry.author_id else [],
     )
 
 

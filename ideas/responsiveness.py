@@ -126,7 +126,7 @@ async def _compute(board_ids: list[int], *, window: int, at: datetime) -> Figure
         SELECT {first} AS s, {decide} AS ds, {age} AS age,
                b.response_target_hours * 3600.0 AS target, b.decision_target_days * 86400.0 AS dtarget
         FROM ideas i JOIN boards b ON b.id = i.board_id
-        WHERE {live} AND i.created_at >= {p_since}
+        WHERE {live} AND i.created_at >= {p_since} AND i.created_at <= {p_at}
     ),
     answered AS (
         SELECT s, ROW_NUMBER() OVER (ORDER BY s) AS rn, COUNT(*) OVER () AS n
@@ -141,9 +141,11 @@ async def _compute(board_ids: list[int], *, window: int, at: datetime) -> Figure
         (SELECT MIN(s) FROM answered WHERE rn >= 0.9 * n) AS p90_s,
         (SELECT COUNT(*) FROM cohort WHERE s IS NOT NULL AND s <= target) AS in_target,
         (SELECT COUNT(*) FROM cohort WHERE s IS NOT NULL OR age > target) AS decidable,
-        (SELECT COUNT(*) FROM ideas i WHERE {live} AND i.first_response_at IS NULL) AS waiting,
+        (SELECT COUNT(*) FROM ideas i
+          WHERE {live} AND i.first_response_at IS NULL AND i.created_at <= {p_at}) AS waiting,
         (SELECT COUNT(DISTINCT sc.idea_id) FROM status_changes sc JOIN ideas i ON i.id = sc.idea_id
-          WHERE {live} AND sc.to_status = 'shipped' AND sc.created_at >= {p_since}) AS shipped,
+          WHERE {live} AND sc.to_status = 'shipped' AND sc.created_at >= {p_since}
+            AND sc.created_at <= {p_at}) AS shipped,
         (SELECT MIN(ds) FROM decided WHERE rn >= 0.5 * n) AS median_ds,
         (SELECT COUNT(*) FROM cohort WHERE ds IS NOT NULL AND ds <= dtarget) AS d_in_target,
         (SELECT COUNT(*) FROM cohort WHERE ds IS NOT NULL OR age > dtarget) AS d_decidable
@@ -192,6 +194,8 @@ async def _promises(conn: Any, d: str, board_ids: list[int], at: datetime) -> di
         shipped = r["shipped_at"]
         if isinstance(shipped, str):
             shipped = datetime.fromisoformat(shipped)
+        if shipped is not None and shipped > at:
+            shipped = None  # not yet shipped at the moment of the figures
         if shipped is not None:
             if shipped.date() <= promised:
                 kept += 1
