@@ -381,7 +381,9 @@ async def decide_application(*, actor: User | None, claim_id: int, approve: bool
             status = "admitted"
         else:
             status = "waitlisted"
-        await Claim.filter(id=claim.id, status="pending").update(status=status)
+        if not await Claim.filter(id=claim.id, status="pending").update(status=status):
+            # Decided a moment ago by someone else: roll back the place taken above.
+            raise Conflict("The application was decided a moment ago; reload the page.")
         if status == "admitted":
             await notifications.notify(
                 [claim.user_id],

@@ -23,7 +23,10 @@ async def load_access(user: User) -> Access:
     cached = user.__dict__.get("_rewards_access")
     if cached is not None:
         return cached
-    ranks = {key: pos for key, pos in await Tier.all().values_list("key", "position")}
+    rows = await Tier.all().values_list("key", "name", "position")
+    ranks = {key: pos for key, _name, pos in rows}
+    for _key, name, pos in rows:  # a board may name its tier ("Insider", the default) instead of its key
+        ranks.setdefault(name.lower(), pos)
     tier = await MemberPoints.filter(user_id=user.id).values_list("tier", flat=True)
     tier_key = tier[0] if tier else "member"
     boards = await Claim.filter(
@@ -45,7 +48,8 @@ def can_see(user: User, board: Any) -> bool:
         return False  # not loaded: deny rather than guess
     if board.id in access.program_boards:
         return True
-    needed = access.ranks.get(board.min_tier or "insider")
+    tier = board.min_tier or "insider"
+    needed = access.ranks.get(tier, access.ranks.get(tier.lower()))
     return needed is not None and access.rank >= needed
 
 
