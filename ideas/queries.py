@@ -206,7 +206,15 @@ async def _search(
     offset = 0
     if flt.cursor:
         _, offset, _ = _decode_cursor(flt.cursor, flt.sort, searching=True)
-    ranked = await search_ids(flt.q or "", board_ids, limit=flt.limit + 1, offset=offset)
+    ranked = await search_ids(
+        flt.q or "",
+        board_ids,
+        limit=flt.limit + 1,
+        offset=offset,
+        status=flt.status,
+        author=flt.author,
+        tag=flt.tag,
+    )
     if not ranked:
         return IdeaPage([], None, boards, board)
     rows = await query.filter(id__in=ranked).values(*LIST_FIELDS)
@@ -224,44 +232,72 @@ def _words(text: str) -> list[str]:
 
 
 async def search_ids(
-    text: str, board_ids: list[int], *, limit: int, offset: int = 0, any_word: bool = False
+    text: str,
+    board_ids: list[int],
+    *,
+    limit: int,
+    offset: int = 0,
+    any_word: bool = False,
+    status: str | None = None,
+    author: int | None = None,
+    tag: str | None = None,
 ) -> list[int]:
-    """Ids of visible, live ideas matching `text`, best first (PostgreSQL tsvector or SQLite FTS5)."""
+    """Ids of visible, live ideas matching `text`, best first (PostgreSQL tsvector or SQLite FTS5).
+
+    The list filters (`status`, `author`, `tag`) apply here, before LIMIT/OFFSET: applied after, a
+    page of the best matches could lose all its rows to the filter and come back empty.
+    """
     words = _words(text)
     if not words or not board_ids:
         return []
     conn = connections.get("default")
-    dialect = conn.capabilities.dialect
-    if dialect == "postgres":
-        placeholders = ", ".join(f"${i + 2}" for i in range(len(board_ids)))
+    postgres = conn.capabilities.dialect == "postgres"
+    params: list[Any] = []
+
+    def param(value: Any) -> str:
+        params.append(value)
+        return f"${len(params)}" if postgres else "?"
+
+    if postgres:
         if any_word:
             tsquery = "to_tsquery('english', $1)"
             term = " | ".join(f"{w}:*" for w in words)
         else:
             tsquery = "websearch_to_tsquery('english', $1)"
             term = text
-        n = len(board_ids) + 2
-        # Only placeholders and fixed SQL are interpolated below.
-        sql = (
-            f"SELECT id FROM ideas WHERE search_vector @@ {tsquery} "  # noqa: S608
-            f"AND board_id IN ({placeholders}) AND hidden_at IS NULL AND merged_into_id IS NULL "
-            f"ORDER BY ts_rank(search_vector, {tsquery}) DESC, vote_count DESC, id DESC "
-            f"LIMIT ${n} OFFSET ${n + 1}"
-        )
-        rows = await conn.execute_query_dict(sql, [term, *board_ids, limit, offset])
+        match = f"ideas.search_vector @@ {tsquery}"
+        rank = f"ts_rank(ideas.search_vector, {tsquery}) DESC"
+        source = "ideas"
     else:
         # Each word quoted, so FTS5 operators typed by a visitor are searched as text.
         joiner = " OR " if any_word else " "
         term = joiner.join(f'"{w}"*' for w in words)
-        placeholders = ", ".join("?" for _ in board_ids)
-        sql = (
-            "SELECT ideas.id AS id FROM ideas_fts JOIN ideas ON ideas.id = ideas_fts.rowid "  # noqa: S608
-            f"WHERE ideas_fts MATCH ? AND ideas.board_id IN ({placeholders}) "
-            "AND ideas.hidden_at IS NULL AND ideas.merged_into_id IS NULL "
-            "ORDER BY bm25(ideas_fts, 10.0, 1.0, 5.0), ideas.vote_count DESC, ideas.id DESC "
-            "LIMIT ? OFFSET ?"
+        match = "ideas_fts MATCH ?"
+        rank = "bm25(ideas_fts, 10.0, 1.0, 5.0)"
+        source = "ideas_fts JOIN ideas ON ideas.id = ideas_fts.rowid"
+    param(term)
+    conditions = [
+        match,
+        f"ideas.board_id IN ({', '.join(param(b) for b in board_ids)})",
+        "ideas.hidden_at IS NULL",
+        "ideas.merged_into_id IS NULL",
+    ]
+    if status is not None:
+        conditions.append(f"ideas.status_id = {param(status)}")
+    if author is not None:
+        conditions.append(f"ideas.author_id = {param(author)}")
+    if tag is not None:
+        conditions.append(
+            "ideas.id IN (SELECT idea_tags.idea_id FROM idea_tags JOIN tags ON tags.id = idea_tags.tag_id "  # noqa: S608
+            f"WHERE tags.slug = {param(tag)})"
         )
-        rows = await conn.execute_query_dict(sql, [term, *board_ids, limit, offset])
+    # Only placeholders and fixed SQL are interpolated below.
+    sql = (
+        f"SELECT ideas.id AS id FROM {source} WHERE {' AND '.join(conditions)} "  # noqa: S608
+        f"ORDER BY {rank}, ideas.vote_count DESC, ideas.id DESC "
+        f"LIMIT {param(limit)} OFFSET {param(offset)}"
+    )
+    rows = await conn.execute_query_dict(sql, params)
     return [r["id"] for r in rows]
 
 

@@ -279,3 +279,28 @@ async def test_similar_ideas_match_any_word(anon: Client) -> None:
     assert f'href="/ideas/{offline.id}"' in html and "Offline mode" in html
     assert "Sync over wifi" not in html and "Dark theme" not in html
     assert "(3 votes, open)" in html
+
+
+async def test_search_with_filters_fills_the_first_page(anon: Client) -> None:
+    """Filters apply before the page is cut: matches that pass them are not pushed to a later page."""
+    board = await make_board()
+    ann = await make_user()
+    for n in range(25):
+        await make_idea(board=board, title=f"Widget number {n}", vote_count=100 - n)
+    few = [
+        await make_idea(board=board, author=ann, title=f"Widget special {n}", status="planned", tags="rare")
+        for n in range(3)
+    ]
+    expected = sorted(i.id for i in few)
+    for query in (
+        "status=planned",
+        "tag=rare",
+        f"author={ann.id}",
+        f"status=planned&tag=rare&author={ann.id}",
+    ):
+        body = (await anon.get(f"/api/v1/ideas?q=widget&{query}")).json()
+        assert sorted(i["id"] for i in body["items"]) == expected, query
+        assert body["next_cursor"] is None, query
+        assert sorted(card_ids((await anon.get(f"/ideas?q=widget&{query}")).text)) == expected, query
+    body = (await anon.get("/api/v1/ideas?q=widget&status=shipped")).json()
+    assert body == {"items": [], "next_cursor": None}

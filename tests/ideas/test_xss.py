@@ -229,3 +229,46 @@ async def test_bad_parameters_are_not_reflected_unescaped(anon: Client) -> None:
         response = await anon.get("/ideas", params=params)
         assert response.status_code == 422, params
         _check_page(response.text, str(params))
+
+
+async def test_forms_sent_back_with_errors_echo_the_input_escaped(browser: SignedIn) -> None:
+    """A refused form shows what was typed again: the reflected copy must be as inert as the stored one."""
+    await make_board(slug="forms", name="Forms")
+    member, author = await browser()
+    idea = await service.post_idea(actor=author, board="forms", title="An honest idea", body="")
+    for vector in [v for v in VECTORS if len(v) <= 140][::2]:
+        # No board chosen: the whole form comes back, with the title, body and tags as typed.
+        response = await member.post_form(
+            "/ideas/new", {"board": "", "title": vector, "body": vector, "tags": vector[:20]}
+        )
+        assert response.status_code == 422, vector
+        _check_page(response.text, f"new idea form, {vector!r}")
+        assert f'value="{escape(vector)}"' in response.text, vector
+        assert f">{escape(vector)}</textarea>" in response.text, vector
+        # The edit form, refused for a too-short title, shows the body again.
+        response = await member.post_form(f"/ideas/{idea.id}/edit", {"title": "x", "body": vector})
+        assert response.status_code == 422, vector
+        _check_page(response.text, f"edit form, {vector!r}")
+        assert f">{escape(vector)}</textarea>" in response.text, vector
+    assert await Idea.all().count() == 1
+
+
+async def test_edit_page_and_merge_notice_show_stored_vectors_escaped(
+    anon: Client, browser: SignedIn
+) -> None:
+    board = await make_board()
+    staff, staff_user = await browser(role="staff")
+    target = await service.post_idea(actor=staff_user, board=board.id, title="The target", body="")
+    for vector in [v for v in VECTORS if len(v) <= 140][1::4]:
+        duplicate = await service.post_idea(
+            actor=staff_user, board=board.id, title=_title(vector), body=vector
+        )
+        page = (await staff.get(f"/ideas/{duplicate.id}/edit")).text
+        _check_page(page, f"edit page, {vector!r}")
+        assert f'value="{escape(_title(vector))}"' in page, vector
+        await service.merge(actor=staff_user, idea_id=duplicate.id, into=target.id)
+        # The flash names the duplicate; the target lists it among merged duplicates.
+        page = (await anon.get(f"/ideas/{duplicate.id}", follow_redirects=True)).text
+        _check_page(page, f"merge notice, {vector!r}")
+        assert f"“{escape(_title(vector))}” was merged into this idea." in page, vector
+        assert f"#{duplicate.id} {escape(_title(vector))}" in page, vector
