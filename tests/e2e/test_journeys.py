@@ -76,9 +76,9 @@ async def test_newcomer_posts_votes_comments_follows_and_staff_answer(
     await page.goto("/ideas?sort=new")
     await mark_document(page)
     export_card = card(page, "Export reports to CSV")
-    vote = export_card.get_by_role("button", name="Vote for this idea (0 votes)")
+    vote = export_card.get_by_role("button", name="Vote for this idea, 0 votes")
     await vote.click()
-    await expect(export_card.get_by_role("button", name="Remove your vote (1 vote)")).to_be_visible()
+    await expect(export_card.get_by_role("button", name="Remove your vote, 1 vote")).to_be_visible()
     await expect(export_card.locator(".vote-count")).to_have_text("1")
     assert await same_document(page), "voting reloaded the page"
     await htmx_settled(page)
