@@ -259,11 +259,11 @@ async def _perk_admin_page(
     pool = await (
         DealCode.filter(perk_id=perk.id)
         .annotate(
-            n=Count("id"),
+            codes=Count("id"),
             given=Count("id", _filter=Q(claim_id__not_isnull=True)),
-            burnt=Count("id", _filter=Q(burnt=True)),
+            burned=Count("id", _filter=Q(burnt=True)),
         )
-        .values("n", "given", "burnt")
+        .values("codes", "given", "burned")
     )
     return render(
         request,
@@ -272,7 +272,7 @@ async def _perk_admin_page(
             "perk": perk,
             "claims": claims,
             "live_states": LIVE_CLAIM_STATES,
-            "pool": pool[0] if pool else {"n": 0, "given": 0, "burnt": 0},
+            "pool": pool[0] if pool else {"codes": 0, "given": 0, "burned": 0},
             "which": which,
             "errors": errors or {},
             "is_live": perks.is_live(perk),
