@@ -1,4 +1,8 @@
-"""Accounts: sign-up, sign-in, users made by administrators, and personal API tokens."""
+"""Accounts: sign-up, sign-in and its rules, users made by administrators, and personal API tokens.
+
+Answers never tell whether an address has an account: sign-up with a taken address answers like a
+new sign-up ("check your mail") and mails the owner instead.
+"""
 
 from __future__ import annotations
 
@@ -14,10 +18,11 @@ from datetime import UTC, datetime
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from portal import permissions
+from portal import outbox, permissions
 from portal.errors import Errors, Invalid, NotFound
 from portal.models import ROLES, ApiToken, User
 from portal.passwords import hash_password, verify_password
+from portal.settings import Settings
 
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 256
@@ -69,13 +74,57 @@ def check_role(role: str, errors: Errors, field: str = "role") -> str:
     return role
 
 
-async def sign_up(*, email: str, name: str, password: str) -> User:
+async def sign_up(*, email: str, name: str, password: str, next_url: str = "/") -> None:
+    """Creates an unverified account and mails a verification link; if the address has an account
+    already, mails its owner instead. Both cost the same and return the same, so that the answer
+    reveals nothing; invalid input is the only error."""
     errors = Errors()
     email = check_email(email, errors)
     name = check_name(name, errors)
     check_password(password, errors)
     errors.raise_if_any()
-    return await _insert_user(email=email, name=name, role="member", password=password, verified=False)
+    password_hash = await hash_password(password)
+    try:
+        async with in_transaction():
+            user = await User.create(email=email, name=name, role="member", password_hash=password_hash)
+            await outbox.enqueue_mail("verify", user_id=user.id, next=next_url)
+    except IntegrityError:
+        owner = await User.get_or_none(email=email)
+        if owner is not None and owner.banned_at is None:
+            await outbox.enqueue_mail("signup_exists", user_id=owner.id)
+    outbox.nudge()
+
+
+# Rules for how staff sign in, and who becomes staff.
+
+PRIVILEGED_ROLES = frozenset({"staff", "community_manager", "admin"})
+
+
+def signin_refusal(settings: Settings, user: User, provider: str | None) -> str | None:
+    """Why `user` may not sign in this way (`provider` None: password or e-mailed link), or None.
+
+    With HEARKEN_STAFF_SIGNIN_PROVIDER set, every role but member signs in with that provider only.
+    """
+    if user.banned_at is not None:
+        return "This account is suspended."
+    required = settings.staff_signin_provider
+    if required is None or user.role not in PRIVILEGED_ROLES or provider == required:
+        return None
+    chosen = settings.oidc_provider(required)
+    label = chosen.display_name if chosen is not None else required
+    return f"Staff sign in with {label}: use the “Sign in with {label}” button."
+
+
+def is_staff_domain(settings: Settings, email: str) -> bool:
+    return email.rpartition("@")[2].lower() in settings.staff_email_domains
+
+
+async def promote_by_domain(settings: Settings, user: User) -> None:
+    """A member whose verified address is at a staff domain (HEARKEN_STAFF_EMAIL_DOMAINS) becomes
+    staff; nobody is ever demoted by this rule."""
+    if user.role == "member" and user.email_verified_at is not None and is_staff_domain(settings, user.email):
+        await User.filter(id=user.id, role="member").update(role="staff")
+        user.role = "staff"
 
 
 async def authenticate(*, email: str, password: str) -> User:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
@@ -17,7 +18,18 @@ from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 from tortoise.contrib.starlette import RegisterTortoise
 
-from portal import api, db, error_pages, media, routes
+from portal import (
+    api,
+    db,
+    error_pages,
+    link_routes,
+    mail_routes,
+    media,
+    notification_routes,
+    oidc,
+    outbox,
+    routes,
+)
 from portal.auth import PortalAuthBackend
 from portal.csrf import CSRFMiddleware, origin_of
 from portal.errors import HearkenError
@@ -37,8 +49,14 @@ def _auth_error(conn: HTTPConnection, exc: Exception) -> Response:
 
 
 def _routes(features: Sequence[Feature]) -> list[BaseRoute]:
-    api_routes: list[BaseRoute] = list(api.routes())
-    page_routes: list[BaseRoute] = list(routes.routes())
+    api_routes: list[BaseRoute] = [*api.routes(), *notification_routes.api_routes()]
+    page_routes: list[BaseRoute] = [
+        *routes.routes(),
+        *link_routes.routes(),
+        *oidc.routes(),
+        *notification_routes.routes(),
+        *mail_routes.routes(),
+    ]
     for feature in features:
         api_routes.extend(feature.api_routes())
         page_routes.extend(feature.routes())
@@ -51,8 +69,26 @@ def _routes(features: Sequence[Feature]) -> list[BaseRoute]:
     ]
 
 
-def create_app(settings: Settings | None = None, *, migrate: bool | None = None) -> Starlette:
-    """The portal for `settings`. `migrate` runs pending migrations at start (default: in development)."""
+@contextlib.asynccontextmanager
+async def _background_worker(settings: Settings) -> AsyncIterator[None]:
+    """Delivers the outbox from inside the server process while it runs (development)."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(outbox.Worker(settings).run(stop, interval=1.0), name="hearken-outbox")
+    try:
+        yield
+    finally:
+        stop.set()
+        try:
+            await asyncio.wait_for(task, timeout=10)
+        except TimeoutError:
+            task.cancel()  # rows it had claimed are delivered again once their lease runs out
+
+
+def create_app(
+    settings: Settings | None = None, *, migrate: bool | None = None, background_worker: bool = False
+) -> Starlette:
+    """The portal for `settings`. `migrate` runs pending migrations at start (default: in development);
+    `background_worker` delivers the outbox inside this process (`hearken serve` in development)."""
     settings = settings or Settings.from_env()
     features = load_features(settings.features)
     setup_features(features)
@@ -63,7 +99,9 @@ def create_app(settings: Settings | None = None, *, migrate: bool | None = None)
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if run_migrations:
             await db.migrate(config)
-        async with RegisterTortoise(app, config=config):
+        async with RegisterTortoise(app, config=config), contextlib.AsyncExitStack() as stack:
+            if background_worker:
+                await stack.enter_async_context(_background_worker(settings))
             yield
 
     app = Starlette(
@@ -79,7 +117,11 @@ def create_app(settings: Settings | None = None, *, migrate: bool | None = None)
                 same_site="lax",
                 https_only=settings.production,
             ),
-            Middleware(CSRFMiddleware, trusted_origins=(origin_of(settings.base_url),)),
+            Middleware(
+                CSRFMiddleware,
+                trusted_origins=(origin_of(settings.base_url),),
+                exempt_prefixes=("/unsubscribe/",),
+            ),
             Middleware(AuthenticationMiddleware, backend=PortalAuthBackend(), on_error=_auth_error),
         ],
         exception_handlers={
@@ -94,11 +136,14 @@ def create_app(settings: Settings | None = None, *, migrate: bool | None = None)
     app.state.features = features
     app.state.tortoise_config = config
     app.state.rate_limits = RateLimits(settings.redis_url)
+    app.state.oidc = oidc.registry(settings)
     app.state.storage = storage_for(settings)
     app.state.nav = [item for feature in features for item in feature.nav]
     return app
 
 
 def create_served_app() -> Starlette:
-    """The app `hearken serve` runs; the command has migrated already."""
-    return create_app(migrate=False)
+    """The app `hearken serve` runs; the command has migrated already. HEARKEN_SERVE_WORKER (which
+    `hearken serve` sets in development) delivers the outbox in the server process too."""
+    settings = Settings.from_env()
+    return create_app(settings, migrate=False, background_worker=settings.serve_worker)

@@ -1,9 +1,12 @@
-"""The `hearken` command: serve, migrate, manage users and tokens, fill a demo."""
+"""The `hearken` command: serve, migrate, deliver the outbox, manage users and tokens, fill a demo."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import os
+import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
@@ -11,7 +14,7 @@ from typing import Any
 
 from tortoise import Tortoise
 
-from portal import accounts, db, demo
+from portal import accounts, db, demo, outbox
 from portal.errors import Invalid
 from portal.features import load_features, setup_features
 from portal.models import ROLES
@@ -50,6 +53,8 @@ def _serve(args: argparse.Namespace) -> int:
         applied = asyncio.run(db.migrate(db.tortoise_config(settings, features)))
         if applied:
             print(f"applied {len(applied)} migration(s)")
+        # In development the server delivers the outbox itself, unless told otherwise.
+        os.environ.setdefault("HEARKEN_SERVE_WORKER", "1")
     print(f"Hearken at http://{args.host}:{args.port} ({settings.env}, {settings.database_dialect})")
     uvicorn.run(
         "portal.app:create_served_app",
@@ -72,6 +77,26 @@ def _migrate(args: argparse.Namespace) -> int:
         print(f"applied {name}")
     print(f"{len(applied)} migration(s) applied; the database is up to date")
     return 0
+
+
+def _worker(args: argparse.Namespace) -> int:
+    async def work(settings: Settings) -> int:
+        worker = outbox.Worker(settings, batch=args.batch)
+        if args.once:
+            await worker.housekeeping()
+            print(f"delivered {await worker.drain()} outbox row(s)")
+            return 0
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, stop.set)
+        how = "mail through SMTP" if settings.smtp_url else "mail kept for /staff/mail: no HEARKEN_SMTP_URL"
+        print(f"hearken worker: delivering the outbox ({how}); stop with Ctrl-C", flush=True)
+        await worker.run(stop, interval=args.interval)
+        return 0
+
+    return run_with_db(work)
 
 
 def _users_create(args: argparse.Namespace) -> int:
@@ -137,6 +162,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     migrate = sub.add_parser("migrate", help="apply pending database migrations")
     migrate.set_defaults(func=_migrate)
+
+    worker_help = (
+        "deliver the outbox (mail; webhooks) until stopped, with retries; several may run on PostgreSQL"
+    )
+    worker = sub.add_parser("worker", help=worker_help, description=worker_help)
+    worker.add_argument("--once", action="store_true", help="deliver what is due now, then exit")
+    worker.add_argument("--interval", type=float, default=2.0, help="seconds to wait when idle (default 2)")
+    worker.add_argument("--batch", type=int, default=20, help="rows claimed at a time (default 20)")
+    worker.set_defaults(func=_worker)
 
     users = sub.add_parser("users", help="create or import user accounts")
     users_sub = users.add_subparsers(dest="users_command", required=True, metavar="ACTION")

@@ -4,7 +4,8 @@ Two checks, both required: the browser's Fetch-Metadata/Origin headers must not 
 came from another site, and a synchronizer token kept in the session must come back, either as the
 `X-CSRF-Token` header (htmx and API clients) or as the `csrf_token` form field (plain forms, so that
 pages work without JavaScript). Requests that carry a bearer token are not cookie-authenticated and
-need neither.
+need neither. Nor do paths under `exempt_prefixes`, which must authorise by something in the request
+itself that another site cannot know (the signed token of an RFC 8058 one-click unsubscribe link).
 """
 
 from __future__ import annotations
@@ -36,12 +37,19 @@ def token_for(request: Request) -> str:
 
 
 class CSRFMiddleware:
-    def __init__(self, app: ASGIApp, *, trusted_origins: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, app: ASGIApp, *, trusted_origins: tuple[str, ...] = (), exempt_prefixes: tuple[str, ...] = ()
+    ) -> None:
         self.app = app
         self.trusted_origins = {o.rstrip("/") for o in trusted_origins}
+        self.exempt_prefixes = exempt_prefixes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] in SAFE_METHODS:
+        if (
+            scope["type"] != "http"
+            or scope["method"] in SAFE_METHODS
+            or (self.exempt_prefixes and scope["path"].startswith(self.exempt_prefixes))
+        ):
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)

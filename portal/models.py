@@ -1,4 +1,5 @@
-"""The portal's own tables: people, their API tokens, and the audit log of staff actions."""
+"""The portal's own tables: people and how they sign in, their API tokens, the audit log of staff
+actions, notifications, and the outbox of work that leaves the process."""
 
 from __future__ import annotations
 
@@ -87,10 +88,12 @@ class Notification(Model):
     dedupe_key = fields.CharField(max_length=200, unique=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     read_at = fields.DatetimeField(null=True)
+    # Waiting for the person's next daily digest e-mail (their choice for this kind is "digest").
+    digest_pending = fields.BooleanField(default=False, db_default=False)
 
     class Meta:
         table = "notifications"
-        indexes = (("user_id", "read_at", "created_at"),)
+        indexes = (("user_id", "read_at", "created_at"), ("digest_pending", "created_at"))
 
 
 class OutboxMessage(Model):
@@ -110,3 +113,70 @@ class OutboxMessage(Model):
     class Meta:
         table = "outbox"
         indexes = (("sent_at", "failed_at", "available_at"),)
+
+
+class Identity(Model):
+    """An account at an OpenID Connect provider (provider + subject) that signs in as one user."""
+
+    id = fields.IntField(primary_key=True)
+    provider = fields.CharField(max_length=40)
+    # The provider's stable, never reassigned id of the person (`sub`); not the e-mail, which changes.
+    subject = fields.CharField(max_length=255)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "portal.User", related_name="identities", on_delete=fields.CASCADE
+    )
+    email = fields.CharField(max_length=254, default="", db_default="")
+    created_at = fields.DatetimeField(auto_now_add=True)
+    last_used_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "identities"
+        unique_together = (("provider", "subject"),)
+
+
+MAIL_MODES = ("instant", "digest", "never")
+
+
+class NotificationPreference(Model):
+    """How one person wants e-mail about one kind of notification. No row means the kind's default."""
+
+    id = fields.IntField(primary_key=True)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "portal.User", related_name="notification_preferences", on_delete=fields.CASCADE
+    )
+    kind = fields.CharField(max_length=40)
+    mode = fields.CharField(max_length=10)  # one of MAIL_MODES
+
+    class Meta:
+        table = "notification_preferences"
+        unique_together = (("user", "kind"),)
+
+
+class UsedToken(Model):
+    """A single-use link that was used: the unique digest makes a second use fail in the database."""
+
+    id = fields.BigIntField(primary_key=True)
+    digest = fields.CharField(max_length=64, unique=True)  # SHA-256 of the token, never the token
+    purpose = fields.CharField(max_length=20)
+    used_at = fields.DatetimeField(auto_now_add=True)
+    # After this the token is refused on its age anyway, so the row may be deleted.
+    expires_at = fields.DatetimeField(db_index=True)
+
+    class Meta:
+        table = "used_tokens"
+
+
+class KeptMail(Model):
+    """A mail the worker would have sent, kept for reading at /staff/mail when no SMTP is set."""
+
+    id = fields.BigIntField(primary_key=True)
+    outbox_id = fields.BigIntField(null=True)
+    recipient = fields.CharField(max_length=254)
+    subject = fields.CharField(max_length=300)
+    text = fields.TextField()
+    html = fields.TextField(default="")
+    headers = fields.JSONField(default=dict)
+    created_at = fields.DatetimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        table = "kept_mail"

@@ -1,4 +1,7 @@
-"""The portal's pages: sign-up, sign-in, sign-out, the account page, and the health probe."""
+"""The portal's pages: sign-up, sign-in, sign-out, the account page, and the health probe.
+
+Pages reached from e-mailed links are in `portal.link_routes`; OpenID Connect in `portal.oidc`.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +11,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from portal import accounts, auth, db, permissions
+from portal import accounts, auth, db, links, oidc, permissions
 from portal.errors import Invalid
+from portal.models import User
 from portal.templating import flash, render
+from portal.web import client_address
 
 
-def _safe_next(target: str | None) -> str:
+def safe_next(target: str | None) -> str:
     """Only local paths, so a sign-in link cannot send people to another site."""
     if not target:
         return "/"
@@ -23,48 +28,79 @@ def _safe_next(target: str | None) -> str:
     return target
 
 
-async def _rate_limit_signin(request: Request, email: str) -> None:
+async def rate_limit_signin(request: Request, email: str | None) -> None:
+    """Counts one sign-in attempt (or anything that mails a sign-in link) per address and account."""
     limits = request.app.state.rate_limits
     limit = request.app.state.settings.signin_limit
-    client = request.client.host if request.client else "unknown"
-    await limits.hit(limit, f"signin:ip:{client}", f"signin:account:{accounts.normalize_email(email)}")
+    keys = [f"signin:ip:{client_address(request)}"]
+    if email is not None:
+        keys.append(f"signin:account:{accounts.normalize_email(email)}")
+    await limits.hit(limit, *keys)
+
+
+_MAIL_SENT = "mail_sent"
+
+
+def check_mail(request: Request, email: str, what: str) -> Response:
+    """The one answer to every request that mails a link, whether or not the address has an account:
+    a redirect to the "check your mail" page (so reloading it sends nothing again)."""
+    request.session[_MAIL_SENT] = {"email": accounts.normalize_email(email), "what": what}
+    return RedirectResponse("/auth/check-mail", status_code=303)
+
+
+async def check_mail_page(request: Request) -> Response:
+    sent = request.session.pop(_MAIL_SENT, None) or {}
+    return render(
+        request, "portal/check_mail.html", {"email": sent.get("email", ""), "what": sent.get("what", "")}
+    )
 
 
 async def signup_page(request: Request) -> Response:
+    next_url = safe_next(request.query_params.get("next"))
     if request.method == "GET":
         return render(request, "portal/signup.html", {"form": {}, "errors": {}})
     form = await request.form()
     values = {k: str(form.get(k, "")) for k in ("email", "name", "password")}
-    await _rate_limit_signin(request, values["email"])
+    await rate_limit_signin(request, values["email"])
     try:
-        user = await accounts.sign_up(**values)
+        await accounts.sign_up(**values, next_url=next_url)
     except Invalid as exc:
         values.pop("password")
         return render(request, "portal/signup.html", {"form": values, "errors": exc.errors}, status_code=422)
-    auth.sign_in(request, user)
-    flash(request, f"Welcome, {user.name}! Your account is ready.", "success")
-    return RedirectResponse(_safe_next(request.query_params.get("next")), status_code=303)
+    return check_mail(request, values["email"], "signup")
+
+
+def _signin_context(request: Request, **extra: object) -> dict[str, object]:
+    return {
+        "form": {},
+        "errors": {},
+        "providers": oidc.enabled_providers(request.app.state.settings),
+        **extra,
+    }
 
 
 async def signin_page(request: Request) -> Response:
-    next_url = _safe_next(request.query_params.get("next"))
+    next_url = safe_next(request.query_params.get("next"))
     if request.method == "GET":
-        return render(request, "portal/signin.html", {"form": {}, "errors": {}, "next": next_url})
+        return render(request, "portal/signin.html", _signin_context(request, next=next_url))
     form = await request.form()
     email, password = str(form.get("email", "")), str(form.get("password", ""))
-    await _rate_limit_signin(request, email)
+    await rate_limit_signin(request, email)
     try:
         user = await accounts.authenticate(email=email, password=password)
+        refusal = accounts.signin_refusal(request.app.state.settings, user, None)
+        if refusal is not None:
+            raise Invalid({"email": refusal})
     except Invalid as exc:
         return render(
             request,
             "portal/signin.html",
-            {"form": {"email": email}, "errors": exc.errors, "next": next_url},
+            _signin_context(request, form={"email": email}, errors=exc.errors, next=next_url),
             status_code=422,
         )
     auth.sign_in(request, user)
     flash(request, f"Signed in as {user.name}.", "success")
-    return RedirectResponse(_safe_next(str(form.get("next", "")) or next_url), status_code=303)
+    return RedirectResponse(safe_next(str(form.get("next", "")) or next_url), status_code=303)
 
 
 async def signout(request: Request) -> Response:
@@ -77,12 +113,58 @@ async def account_page(request: Request) -> Response:
     user = auth.current_user(request)
     permissions.require(user, "account.view")
     assert user is not None
-    new_token = request.session.pop("new_token", None)
+    return await _account_page(request, user, {}, {})
+
+
+async def _account_page(
+    request: Request, user: User, form: dict[str, str], errors: dict[str, str], status_code: int = 200
+) -> Response:
+    settings = request.app.state.settings
+    identities = await oidc.identities_of(user)
+    linked = {i.provider for i in identities}
     return render(
         request,
         "portal/account.html",
-        {"tokens": await accounts.tokens_of(user), "new_token": new_token},
+        {
+            "tokens": await accounts.tokens_of(user),
+            "new_token": request.session.pop("new_token", None),
+            "identities": identities,
+            "provider_names": {p.name: p.display_name for p in settings.oidc_providers},
+            "linkable": [p for p in oidc.enabled_providers(settings) if p.name not in linked],
+            "form": form,
+            "errors": errors,
+        },
+        status_code=status_code,
     )
+
+
+async def change_email(request: Request) -> Response:
+    user = auth.current_user(request)
+    permissions.require(user, "account.view")
+    assert user is not None
+    form = await request.form()
+    values = {k: str(form.get(k, "")) for k in ("email", "password")}
+    await rate_limit_signin(request, user.email)
+    try:
+        new = await links.request_email_change(actor=user, **values)
+    except Invalid as exc:
+        return await _account_page(request, user, {"email": values["email"]}, exc.errors, status_code=422)
+    flash(
+        request,
+        f"We sent a link to {new}. Your address changes when you open it; until then it stays {user.email}.",
+        "success",
+    )
+    return RedirectResponse("/account", status_code=303)
+
+
+async def resend_verification(request: Request) -> Response:
+    user = auth.current_user(request)
+    permissions.require(user, "account.view")
+    assert user is not None
+    await rate_limit_signin(request, user.email)
+    await links.resend_verification(actor=user)
+    flash(request, f"We sent a new confirmation link to {user.email}.", "success")
+    return RedirectResponse("/account", status_code=303)
 
 
 async def create_token(request: Request) -> Response:
@@ -120,8 +202,11 @@ def routes() -> list[BaseRoute]:
         Route("/healthz", healthz),
         Route("/auth/signup", signup_page, methods=["GET", "POST"]),
         Route("/auth/signin", signin_page, methods=["GET", "POST"]),
+        Route("/auth/check-mail", check_mail_page),
         Route("/auth/signout", signout, methods=["POST"]),
         Route("/account", account_page),
+        Route("/account/email", change_email, methods=["POST"]),
+        Route("/account/verify", resend_verification, methods=["POST"]),
         Route("/account/tokens", create_token, methods=["POST"]),
         Route("/account/tokens/{token_id:int}/revoke", revoke_token, methods=["POST"]),
     ]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -17,6 +19,26 @@ _MIN_SECRET_LENGTH = 32
 
 class SettingsError(Exception):
     """A setting is missing or malformed; the message names it and says what is expected."""
+
+
+_PROVIDER_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
+
+
+@dataclass(frozen=True)
+class OIDCProvider:
+    """One OpenID Connect provider that members may sign in with (HEARKEN_OIDC_PROVIDERS)."""
+
+    name: str  # stable key in URLs and the identity table: "google", "company"
+    issuer: str  # discovery is read from {issuer}/.well-known/openid-configuration
+    client_id: str
+    client_secret: str = field(default="", repr=False)
+    label: str = ""  # the button says "Sign in with {label}"
+    enabled: bool = True
+    scope: str = "openid email profile"
+
+    @property
+    def display_name(self) -> str:
+        return self.label or self.name.title()
 
 
 @dataclass(frozen=True)
@@ -38,10 +60,30 @@ class Settings:
     write_limit_per_address: str = "1200/minute"
     vote_limit: str = "120/minute"
     vote_limit_per_address: str = "3000/minute"
+    # Sign-in with OpenID Connect, and the rules for staff.
+    oidc_providers: tuple[OIDCProvider, ...] = ()
+    staff_signin_provider: str | None = None
+    staff_email_domains: tuple[str, ...] = ()
+    # Mail: the sender, and the hour (UTC) at which daily digests go out.
+    mail_from: str = ""
+    digest_hour: int = 7
+    # Deliver the outbox from inside `hearken serve` (set by the command in development).
+    serve_worker: bool = False
 
     @property
     def production(self) -> bool:
         return self.env == "production"
+
+    @property
+    def sender(self) -> str:
+        """The From of every mail: HEARKEN_MAIL_FROM, or the site's name at noreply@ its host."""
+        if self.mail_from:
+            return self.mail_from
+        host = urlsplit(self.base_url).hostname or "localhost"
+        return f"{self.site_name} <noreply@{host}>"
+
+    def oidc_provider(self, name: str) -> OIDCProvider | None:
+        return next((p for p in self.oidc_providers if p.name == name), None)
 
     @property
     def database_dialect(self) -> str:
@@ -69,6 +111,7 @@ class Settings:
         if redis_url:
             _check_url("HEARKEN_REDIS_URL", redis_url, ("redis", "rediss"))
 
+        providers = _oidc_providers(get("HEARKEN_OIDC_PROVIDERS"))
         secret_key = get("HEARKEN_SECRET_KEY")
         if secret_key is None:
             if mode == "production":
@@ -78,6 +121,25 @@ class Settings:
             raise SettingsError(f"HEARKEN_SECRET_KEY must be at least {_MIN_SECRET_LENGTH} characters long")
         if mode == "production" and not base_url.startswith("https://"):
             raise SettingsError("HEARKEN_BASE_URL must be an https:// URL in production")
+        if mode == "production" and any(not p.issuer.startswith("https://") for p in providers):
+            raise SettingsError("HEARKEN_OIDC_PROVIDERS: issuers must be https:// URLs in production")
+
+        staff_provider = get("HEARKEN_STAFF_SIGNIN_PROVIDER")
+        if staff_provider is not None and staff_provider not in {p.name for p in providers}:
+            raise SettingsError(
+                f"HEARKEN_STAFF_SIGNIN_PROVIDER names {staff_provider!r}, "
+                "which is not a provider in HEARKEN_OIDC_PROVIDERS"
+            )
+        domains = tuple(
+            d.strip().lower().lstrip("@") for d in (get("HEARKEN_STAFF_EMAIL_DOMAINS") or "").split(",")
+        )
+        digest_hour = get("HEARKEN_DIGEST_HOUR") or "7"
+        if not digest_hour.isdigit() or not 0 <= int(digest_hour) <= 23:
+            raise SettingsError(f"HEARKEN_DIGEST_HOUR must be an hour from 0 to 23, not {digest_hour!r}")
+        serve_worker = (get("HEARKEN_SERVE_WORKER") or "0").lower()
+        if serve_worker not in ("0", "1", "true", "false", "yes", "no"):
+            raise SettingsError(f"HEARKEN_SERVE_WORKER must be 1 or 0, not {serve_worker!r}")
+
 
         return cls(
             database_url=database_url,
@@ -88,6 +150,12 @@ class Settings:
             redis_url=redis_url,
             site_name=get("HEARKEN_SITE_NAME") or cls.site_name,
             media_dir=get("HEARKEN_MEDIA_DIR") or cls.media_dir,
+            oidc_providers=providers,
+            staff_signin_provider=staff_provider,
+            staff_email_domains=tuple(d for d in domains if d),
+            mail_from=get("HEARKEN_MAIL_FROM") or "",
+            digest_hour=int(digest_hour),
+            serve_worker=serve_worker in ("1", "true", "yes"),
             **_rate_limits(get),
         )
 
@@ -117,6 +185,53 @@ def _rate_limits(get: Callable[[str], str | None]) -> dict[str, str]:
             raise SettingsError(f"{variable} must look like 60/minute or 1000/hour, not {value!r}") from None
         found[name] = value
     return found
+
+
+_PROVIDER_KEYS = {"name", "issuer", "client_id", "client_secret", "label", "enabled", "scope"}
+
+
+def _oidc_providers(raw: str | None) -> tuple[OIDCProvider, ...]:
+    """Parses HEARKEN_OIDC_PROVIDERS: a JSON list of {name, issuer, client_id, client_secret, label}."""
+    if raw is None:
+        return ()
+    where = "HEARKEN_OIDC_PROVIDERS"
+    try:
+        items = json.loads(raw)
+    except ValueError:
+        raise SettingsError(f"{where} must be a JSON list of providers") from None
+    if not isinstance(items, list):
+        raise SettingsError(f"{where} must be a JSON list of providers")
+    providers: list[OIDCProvider] = []
+    for n, item in enumerate(items, 1):
+        if not isinstance(item, dict):
+            raise SettingsError(f"{where}: provider {n} must be a JSON object")
+        unknown = set(item) - _PROVIDER_KEYS
+        if unknown:
+            raise SettingsError(f"{where}: provider {n} has unknown key(s) {', '.join(sorted(unknown))}")
+        name = item.get("name")
+        if not isinstance(name, str) or not _PROVIDER_NAME.match(name):
+            raise SettingsError(f"{where}: provider {n} needs a name of lower-case letters, digits, - or _")
+        if any(p.name == name for p in providers):
+            raise SettingsError(f"{where}: provider name {name!r} is used twice")
+        issuer = item.get("issuer")
+        if not isinstance(issuer, str):
+            raise SettingsError(f"{where}: provider {name!r} needs an issuer URL")
+        _check_url(f"{where}: the issuer of {name!r}", issuer, ("https", "http"))
+        client_id = item.get("client_id")
+        if not isinstance(client_id, str) or not client_id:
+            raise SettingsError(f"{where}: provider {name!r} needs a client_id")
+        values = {k: item[k] for k in ("client_secret", "label", "scope") if k in item}
+        if not all(isinstance(v, str) for v in values.values()):
+            raise SettingsError(f"{where}: client_secret, label and scope of {name!r} must be strings")
+        enabled = item.get("enabled", True)
+        if not isinstance(enabled, bool):
+            raise SettingsError(f"{where}: enabled of {name!r} must be true or false")
+        if "openid" not in values.get("scope", "openid").split():
+            raise SettingsError(f"{where}: the scope of {name!r} must include openid")
+        providers.append(
+            OIDCProvider(name=name, issuer=issuer.rstrip("/"), client_id=client_id, enabled=enabled, **values)
+        )
+    return tuple(providers)
 
 
 def _check_url(name: str, value: str, schemes: tuple[str, ...]) -> str:

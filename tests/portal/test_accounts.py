@@ -1,4 +1,5 @@
-"""Sign-up, sign-in and sign-out through HTTP, as a browser does them."""
+"""Sign-up (finished by the e-mailed verification link), sign-in and sign-out through HTTP, as a
+browser does them."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ import pytest
 from starlette.applications import Starlette
 
 from portal.models import User
+from portal.settings import Settings
 from tests.browser import Client
 from tests.factories import PASSWORD, make_user
-from tests.portal.conftest import AppBuilder
+from tests.portal.conftest import AppBuilder, deliver_mail, link_in
 
 GOOD = {"email": "mo@example.com", "name": "Mo Member", "password": "long enough password"}
 
@@ -30,6 +32,11 @@ def field_error(page: str, field: str) -> str:
 
 async def me(client: Client) -> httpx.Response:
     return await client.get("/api/v1/me")
+
+
+def portal_fields(body: dict[str, object]) -> dict[str, object]:
+    """The fields of /api/v1/me that the portal itself answers (features add theirs, e.g. points)."""
+    return {k: body[k] for k in ("id", "name", "email", "role") if k in body}
 
 
 # Sign-up
@@ -80,31 +87,70 @@ async def test_signup_reports_every_bad_field_at_once_and_keeps_the_entries(clie
     assert await User.all().count() == 0
 
 
+def _without_csrf(page: str) -> str:
+    return re.sub(r'value="[^"]*"', "", re.sub(r'"X-CSRF-Token": "[^"]*"', "", page))
+
+
 @pytest.mark.usefixtures("cheap_hashing")
 @pytest.mark.parametrize("email", ["mo@example.com", "MO@EXAMPLE.COM", "  Mo@Example.com "])
-async def test_signup_with_a_taken_email_in_any_case_is_refused(client: Client, email: str) -> None:
-    await make_user(email="mo@example.com")
-    response = await client.post_form("/auth/signup", {**GOOD, "email": email})
-    assert response.status_code == 422
-    assert invalid_fields(response.text) == {"email"}
-    assert "already exists" in field_error(response.text, "email")
-    assert await User.all().count() == 1
+async def test_signup_with_a_taken_email_answers_like_a_signup_and_mails_the_owner(
+    app: Starlette, client: Client, settings: Settings, email: str
+) -> None:
+    """Sign-up must not tell whether an address has an account: the owner hears of it by mail."""
+    owner = await make_user(email="mo@example.com", name="Mo Owner")
+    taken = await client.post_form("/auth/signup", {**GOOD, "email": email})
+    async with Client(app) as other:
+        fresh = await other.post_form("/auth/signup", {**GOOD, "email": "new@example.com"})
+        assert taken.status_code == fresh.status_code == 303
+        assert taken.headers["location"] == fresh.headers["location"] == "/auth/check-mail"
+        taken_page, fresh_page = await client.get("/auth/check-mail"), await other.get("/auth/check-mail")
+    assert "Check your mail" in taken_page.text
+    assert _without_csrf(taken_page.text).replace("mo@example.com", "X") == _without_csrf(
+        fresh_page.text
+    ).replace("new@example.com", "X")
+    assert await User.filter(email="mo@example.com").count() == 1
+    assert (await User.get(email="mo@example.com")).name == "Mo Owner", "nothing about the owner changed"
     assert (await me(client)).status_code == 401
+    mails = {m.recipient: m for m in await deliver_mail(settings)}
+    assert mails["mo@example.com"].subject.startswith("You already have an account")
+    assert "/auth/verify/" not in mails["mo@example.com"].text
+    # Its sign-in link works for the owner (who may have forgotten the password).
+    signin = link_in(mails["mo@example.com"].text, "/auth/link")
+    assert (await client.post_form(signin)).status_code == 303
+    assert (await me(client)).json()["id"] == owner.id
+    assert mails["new@example.com"].subject.startswith("Confirm your address")
 
 
-async def test_signup_signs_in_and_stores_the_email_lower_cased(app: Starlette, client: Client) -> None:
+async def test_signup_mails_a_link_that_verifies_and_signs_in(
+    app: Starlette, client: Client, settings: Settings
+) -> None:
     response = await client.post_form("/auth/signup", {**GOOD, "email": "  Mo.Member@Example.COM "})
     assert response.status_code == 303
-    assert response.headers["location"] == "/"
+    assert response.headers["location"] == "/auth/check-mail"
+    page = await client.get("/auth/check-mail")
+    assert "Check your mail" in page.text
+    assert "mo.member@example.com" in page.text
     user = await User.get(email="mo.member@example.com")
     assert user.name == "Mo Member"
     assert user.role == "member"
     assert user.email_verified_at is None
     assert user.password_hash is not None and user.password_hash.startswith("$argon2")
     assert GOOD["password"] not in user.password_hash
+    assert (await me(client)).status_code == 401, "signing up alone does not sign in"
+    [mail] = await deliver_mail(settings)
+    assert mail.recipient == "mo.member@example.com"
+    verify = link_in(mail.text, "/auth/verify")
+    page = await client.get(verify)
+    assert page.status_code == 200
+    assert "Confirm my address" in page.text
+    assert (await User.get(id=user.id)).email_verified_at is None, "opening the link changes nothing"
+    response = await client.post_form(verify)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/"
+    assert (await User.get(id=user.id)).email_verified_at is not None
     response = await me(client)
     assert response.status_code == 200
-    assert response.json() == {
+    assert portal_fields(response.json()) == {
         "id": user.id,
         "name": "Mo Member",
         "email": "mo.member@example.com",
@@ -117,13 +163,19 @@ async def test_signup_signs_in_and_stores_the_email_lower_cased(app: Starlette, 
 
 
 @pytest.mark.usefixtures("cheap_hashing")
-async def test_signup_follows_only_a_local_next(app: Starlette, client: Client) -> None:
-    local = await client.post_form("/auth/signup?next=/account", GOOD)
-    assert local.headers["location"] == "/account"
+async def test_signup_carries_only_a_local_next_through_the_verification_link(
+    app: Starlette, client: Client, settings: Settings
+) -> None:
+    await client.post_form("/auth/signup?next=/account", GOOD)
     async with Client(app) as other:
-        foreign = await other.post_form(
+        await other.post_form(
             "/auth/signup?next=https://evil.example/", {**GOOD, "email": "other@example.com"}
         )
+    mails = {m.recipient: m for m in await deliver_mail(settings)}
+    local = await client.post_form(link_in(mails[GOOD["email"]].text, "/auth/verify"))
+    assert local.headers["location"] == "/account"
+    async with Client(app) as other:
+        foreign = await other.post_form(link_in(mails["other@example.com"].text, "/auth/verify"))
         assert foreign.status_code == 303
         assert foreign.headers["location"] == "/"
 
@@ -136,7 +188,7 @@ async def test_sign_in_with_email_in_any_case(client: Client) -> None:
     response = await client.post_form("/auth/signin", {"email": " ANN@Example.com", "password": PASSWORD})
     assert response.status_code == 303
     assert response.headers["location"] == "/"
-    assert (await me(client)).json() == {
+    assert portal_fields((await me(client)).json()) == {
         "id": user.id,
         "name": "Ann",
         "email": "ann@example.com",
