@@ -20,6 +20,7 @@ from tortoise.contrib.starlette import RegisterTortoise
 
 from portal import (
     api,
+    data_rights_routes,
     db,
     error_pages,
     link_routes,
@@ -29,6 +30,8 @@ from portal import (
     oidc,
     outbox,
     routes,
+    webhook_routes,
+    webhooks,
 )
 from portal.auth import PortalAuthBackend
 from portal.csrf import CSRFMiddleware, origin_of
@@ -56,6 +59,8 @@ def _routes(features: Sequence[Feature]) -> list[BaseRoute]:
         *oidc.routes(),
         *notification_routes.routes(),
         *mail_routes.routes(),
+        *webhook_routes.routes(),
+        *data_rights_routes.routes(),
     ]
     for feature in features:
         api_routes.extend(feature.api_routes())
@@ -90,6 +95,7 @@ def create_app(
     """The portal for `settings`. `migrate` runs pending migrations at start (default: in development);
     `background_worker` delivers the outbox inside this process (`hearken serve` in development)."""
     settings = settings or Settings.from_env()
+    webhooks.configure(settings)
     features = load_features(settings.features)
     setup_features(features)
     config = db.tortoise_config(settings, features)

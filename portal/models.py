@@ -180,3 +180,48 @@ class KeptMail(Model):
 
     class Meta:
         table = "kept_mail"
+
+
+WEBHOOK_EVENTS = ("idea.posted", "idea.status_changed", "vote.cast", "comment.posted", "perk.claimed")
+
+
+class Webhook(Model):
+    """An address that receives chosen events as signed HTTP POST requests, through the outbox."""
+
+    id = fields.IntField(primary_key=True)
+    url = fields.CharField(max_length=500)
+    # Shared with the receiver, which checks the signature of every delivery with it.
+    secret = fields.CharField(max_length=100)
+    events = fields.JSONField(default=list)  # names from WEBHOOK_EVENTS
+    # Only events about content that visitors may see (public boards), never members' private acts.
+    public_only = fields.BooleanField(default=True, db_default=True)
+    active = fields.BooleanField(default=True, db_default=True)
+    description = fields.CharField(max_length=200, default="", db_default="")
+    created_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "portal.User", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "webhooks"
+
+
+class WebhookAttempt(Model):
+    """One try at delivering one event to one webhook: the receiver's answer, or what went wrong."""
+
+    id = fields.BigIntField(primary_key=True)
+    webhook: fields.ForeignKeyRelation[Webhook] = fields.ForeignKeyField(
+        "portal.Webhook", related_name="attempts", on_delete=fields.CASCADE
+    )
+    outbox_id = fields.BigIntField()
+    delivery_id = fields.CharField(max_length=40)  # the Hearken-Delivery header, the same on every try
+    event = fields.CharField(max_length=40)
+    attempt = fields.IntField()
+    status_code = fields.IntField(null=True)
+    error = fields.TextField(default="", db_default="")
+    duration_ms = fields.IntField(default=0, db_default=0)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "webhook_attempts"
+        indexes = (("webhook_id", "id"), ("outbox_id",))

@@ -69,6 +69,8 @@ class Settings:
     digest_hour: int = 7
     # Deliver the outbox from inside `hearken serve` (set by the command in development).
     serve_worker: bool = False
+    # Tries of one webhook delivery before it shows as failed (the outbox backs off between tries).
+    webhook_max_attempts: int = 5
 
     @property
     def production(self) -> bool:
@@ -140,6 +142,11 @@ class Settings:
         if serve_worker not in ("0", "1", "true", "false", "yes", "no"):
             raise SettingsError(f"HEARKEN_SERVE_WORKER must be 1 or 0, not {serve_worker!r}")
 
+        webhook_attempts = get("HEARKEN_WEBHOOK_MAX_ATTEMPTS") or "5"
+        if not webhook_attempts.isdigit() or not 1 <= int(webhook_attempts) <= 8:
+            raise SettingsError(
+                f"HEARKEN_WEBHOOK_MAX_ATTEMPTS must be a number from 1 to 8, not {webhook_attempts!r}"
+            )
 
         return cls(
             database_url=database_url,
@@ -156,6 +163,7 @@ class Settings:
             mail_from=get("HEARKEN_MAIL_FROM") or "",
             digest_hour=int(digest_hour),
             serve_worker=serve_worker in ("1", "true", "yes"),
+            webhook_max_attempts=int(webhook_attempts),
             **_rate_limits(get),
         )
 
