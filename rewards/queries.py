@@ -14,7 +14,7 @@ from rewards.service import perk_is_open_to
 from rewards.tiers import all_tiers, rank
 
 # Supporters (1 = the earliest) whose share of a shipped idea the insiders page spells out.
-FORMULA_POSITIONS = (1, 2, 5, 10, 20, 30)
+FORMULA_POSITIONS = (1, 5, 10, 20, 40)
 WAITING_STATES = ("waitlisted", "pending")
 PARTICIPATING_STATES = ("admitted", "claimed")
 
