@@ -1,0 +1,257 @@
+"""E-mailed links (portal/links.py, portal/link_routes.py, portal/tokens.py): sign-in by link, change
+of address, and what happens to expired, tampered, reused and superseded links. Every request for a
+link answers the same whether or not the address has an account."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from starlette.applications import Starlette
+
+from portal import links, tokens
+from portal.models import User
+from portal.settings import Settings
+from tests.browser import Client
+from tests.conftest import TEST_SECRET
+from tests.factories import PASSWORD, make_user
+from tests.portal.conftest import AppBuilder, deliver_mail, link_in
+
+
+async def mails_to(settings: Settings, address: str) -> list[str]:
+    return [m.text for m in await deliver_mail(settings) if m.recipient == address]
+
+
+async def test_sign_in_by_link(client: Client, settings: Settings) -> None:
+    user = await make_user(email="ann@example.com", verified=False)
+    page = await client.get("/auth/link")
+    assert '<label for="f-email">E-mail</label>' in page.text
+    response = await client.post_form("/auth/link", {"email": " Ann@Example.com"})
+    assert response.headers["location"] == "/auth/check-mail"
+    assert "ann@example.com" in (await client.get("/auth/check-mail")).text
+    [text] = await mails_to(settings, "ann@example.com")
+    url = link_in(text, "/auth/link")
+    confirm = await client.get(url)
+    assert confirm.status_code == 200 and "Sign in as" in confirm.text
+    assert (await client.get("/api/v1/me")).status_code == 401, "opening the link signs nobody in"
+    response = await client.post_form(url)
+    assert response.status_code == 303
+    assert (await client.get("/api/v1/me")).json()["id"] == user.id
+    assert (await User.get(id=user.id)).email_verified_at is not None, "the link proved the address"
+
+
+@pytest.mark.parametrize("path", ["/auth/link", "/auth/reset"])
+async def test_asking_for_a_link_tells_nothing_about_the_address(
+    app: Starlette, settings: Settings, path: str
+) -> None:
+    await make_user(email="known@example.com")
+    pages = []
+    for email in ("known@example.com", "unknown@example.com"):
+        async with Client(app) as browser:
+            response = await browser.post_form(path, {"email": email})
+            assert (response.status_code, response.headers["location"]) == (303, "/auth/check-mail")
+            page = (await browser.get("/auth/check-mail")).text
+            pages.append(page.replace(email, "ADDRESS").replace(browser._csrf or "", "TOKEN"))
+    assert pages[0] == pages[1]
+    assert [m.recipient for m in await deliver_mail(settings)] == ["known@example.com"]
+
+
+async def test_a_bad_address_is_named(client: Client) -> None:
+    response = await client.post_form("/auth/reset", {"email": "not an address"})
+    assert response.status_code == 422
+    assert "Enter a valid e-mail address" in response.text
+
+
+async def test_no_link_for_a_banned_account(client: Client, settings: Settings) -> None:
+    await make_user(email="banned@example.com", banned=True)
+    await client.post_form("/auth/link", {"email": "banned@example.com"})
+    await client.post_form("/auth/reset", {"email": "banned@example.com"})
+    assert await deliver_mail(settings) == []
+
+
+def old_token(purpose: tokens.Purpose, payload: dict[str, object], age: timedelta) -> str:
+    real_time = time.time
+    try:
+        time.time = lambda: real_time() - age.total_seconds()  # type: ignore[assignment]
+        return tokens.make(TEST_SECRET, purpose, payload)
+    finally:
+        time.time = real_time  # type: ignore[assignment]
+
+
+@pytest.mark.parametrize(
+    ("purpose", "path"),
+    [
+        (tokens.SIGNIN, "/auth/link"),
+        (tokens.VERIFY, "/auth/verify"),
+        (tokens.RESET, "/auth/reset"),
+        (tokens.CHANGE_EMAIL, "/auth/email"),
+    ],
+)
+async def test_expired_and_tampered_links_are_refused_with_a_clear_page(
+    client: Client, purpose: tokens.Purpose, path: str
+) -> None:
+    user = await make_user(verified=False)
+    assert purpose.max_age is not None
+    payload = {"u": user.id, "e": user.email, "f": user.email, "v": user.session_version}
+    expired = old_token(purpose, payload, purpose.max_age + timedelta(minutes=1))
+    fresh = tokens.make(TEST_SECRET, purpose, payload)
+    tampered = fresh[:-3] + ("AAA" if not fresh.endswith("AAA") else "BBB")
+    forged = tokens.make("another-secret-" + "y" * 40, purpose, payload)
+    wrong_purpose = tokens.make(TEST_SECRET, tokens.UNSUBSCRIBE, payload)
+    cases = [
+        (expired, "has expired"),
+        (tampered, "not valid"),
+        (forged, "not valid"),
+        (wrong_purpose, "not valid"),
+    ]
+    for token, words in cases:
+        for method in ("GET", "POST"):
+            if method == "GET":
+                response = await client.get(f"{path}/{token}")
+            else:
+                response = await client.post_form(f"{path}/{token}", {"password": "a long new password"})
+            assert response.status_code == 400, (token, method)
+            assert "This link cannot be used" in response.text
+            assert words in response.text
+    assert (await client.get("/api/v1/me")).status_code == 401
+    after = await User.get(id=user.id)
+    assert (after.email_verified_at, after.password_hash, after.email) == (
+        None,
+        user.password_hash,
+        user.email,
+    )
+
+
+async def test_a_sign_in_link_works_once(app: Starlette, client: Client, settings: Settings) -> None:
+    user = await make_user()
+    await client.post_form("/auth/link", {"email": user.email})
+    [text] = await mails_to(settings, user.email)
+    url = link_in(text, "/auth/link")
+    assert (await client.post_form(url)).status_code == 303
+    async with Client(app) as other:
+        again = await other.post_form(url)
+        assert again.status_code == 400 and "used already" in again.text
+        assert (await other.get("/api/v1/me")).status_code == 401
+        assert "used already" in (await other.get(url)).text
+
+
+async def test_signing_out_everywhere_kills_unused_sign_in_links(client: Client, settings: Settings) -> None:
+    user = await make_user()
+    await client.post_form("/auth/link", {"email": user.email})
+    [text] = await mails_to(settings, user.email)
+    await User.filter(id=user.id).update(session_version=user.session_version + 1)
+    response = await client.post_form(link_in(text, "/auth/link"))
+    assert response.status_code == 400 and "account changed after it was sent" in response.text
+
+
+async def test_a_reset_link_dies_with_the_password_it_was_sent_for(
+    client: Client, settings: Settings
+) -> None:
+    user = await make_user()
+    await client.post_form("/auth/reset", {"email": user.email})
+    [text] = await mails_to(settings, user.email)
+    # Another link for the same password (say, asked for an hour earlier).
+    other = tokens.make(
+        TEST_SECRET, tokens.RESET, {"u": user.id, "h": links.password_fingerprint(user), "x": 1}
+    )
+    assert (await client.get(f"/auth/reset/{other}")).status_code == 200
+    client._csrf = None
+    response = await client.post_form(link_in(text, "/auth/reset"), {"password": "the first new password"})
+    assert response.status_code == 303
+    client._csrf = None
+    response = await client.post_form(f"/auth/reset/{other}", {"password": "the second new password"})
+    assert response.status_code == 400 and "account changed" in response.text
+
+
+async def test_change_of_address_with_reverification(
+    app: Starlette, client: Client, settings: Settings
+) -> None:
+    user = await make_user(email="old@example.com")
+    await client.sign_in_as(user)
+    await client.get("/account")
+    wrong = await client.post_form("/account/email", {"email": "new@example.com", "password": "wrong"})
+    assert wrong.status_code == 422 and "The password is wrong" in wrong.text
+    response = await client.post_form("/account/email", {"email": "New@Example.com", "password": PASSWORD})
+    assert response.status_code == 303
+    assert "We sent a link to new@example.com" in (await client.get("/account")).text
+    assert (await User.get(id=user.id)).email == "old@example.com", "nothing changes before the link"
+    mails = {m.recipient: m for m in await deliver_mail(settings)}
+    assert "new@example.com" in mails["old@example.com"].text, "the old address is told"
+    assert "/auth/email/" not in mails["old@example.com"].text
+    url = link_in(mails["new@example.com"].text, "/auth/email")
+    async with Client(app) as browser:  # opened wherever the new mailbox is read
+        assert "Use new@example.com" in (await browser.get(url)).text
+        assert (await browser.post_form(url)).headers["location"] == "/account"
+    changed = await User.get(id=user.id)
+    assert changed.email == "new@example.com" and changed.email_verified_at is not None
+    async with Client(app) as browser:
+        await browser.sign_in("new@example.com", PASSWORD)
+
+
+async def test_moving_to_a_taken_address_changes_nothing_and_tells_that_address(
+    client: Client, settings: Settings
+) -> None:
+    user = await make_user(email="me@example.com")
+    await make_user(email="taken@example.com")
+    await client.sign_in_as(user)
+    await client.get("/account")
+    response = await client.post_form("/account/email", {"email": "taken@example.com", "password": PASSWORD})
+    assert response.status_code == 303, "the same answer as for a free address"
+    mails = await deliver_mail(settings)
+    assert [(m.recipient, m.subject.split(" on ")[0]) for m in mails] == [
+        ("taken@example.com", "This address already has an account")
+    ]
+    assert (await User.get(id=user.id)).email == "me@example.com"
+
+
+async def test_a_verification_link_for_an_address_no_longer_used_is_refused(
+    client: Client, settings: Settings
+) -> None:
+    user = await make_user(email="first@example.com", verified=False)
+    token = tokens.make(TEST_SECRET, tokens.VERIFY, {"u": user.id, "e": "first@example.com"})
+    await User.filter(id=user.id).update(email="second@example.com")
+    response = await client.post_form(f"/auth/verify/{token}")
+    assert response.status_code == 400
+    assert (await User.get(id=user.id)).email_verified_at is None
+
+
+async def test_unverified_members_can_ask_for_a_new_verification_link(
+    client: Client, settings: Settings
+) -> None:
+    user = await make_user(verified=False)
+    await client.sign_in_as(user)
+    page = await client.get("/account")
+    assert "Send me a new confirmation link" in page.text
+    assert (await client.post_form("/account/verify")).status_code == 303
+    [text] = await mails_to(settings, user.email)
+    assert (await client.post_form(link_in(text, "/auth/verify"))).headers["location"] == "/account"
+    assert (await User.get(id=user.id)).email_verified_at is not None
+
+
+async def test_requests_for_links_are_throttled(build_app: AppBuilder) -> None:
+    async with build_app(signin_limit="2/minute") as app:
+        user = await make_user()
+        statuses = []
+        for _ in range(3):
+            async with Client(app) as browser:
+                statuses.append((await browser.post_form("/auth/link", {"email": user.email})).status_code)
+        assert statuses == [303, 303, 429]
+
+
+def test_used_token_records_expire() -> None:
+    now = datetime.now(UTC)
+    assert tokens.RESET.max_age is not None and tokens.RESET.max_age <= timedelta(hours=1)
+    assert tokens.UNSUBSCRIBE.max_age is None and not tokens.UNSUBSCRIBE.single_use
+    payload = tokens.read(
+        TEST_SECRET, tokens.RESET, tokens.make(TEST_SECRET, tokens.RESET, {"u": 1}), now=now
+    )
+    assert payload == {"u": 1}
+    with pytest.raises(tokens.LinkProblem) as caught:
+        tokens.read(
+            TEST_SECRET,
+            tokens.RESET,
+            tokens.make(TEST_SECRET, tokens.RESET, {"u": 1}),
+            now=now + timedelta(hours=2),
+        )
+    assert caught.value.reason == "expired"
