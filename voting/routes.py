@@ -9,12 +9,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from ideas.models import Idea
 from ideas.service import idea_url, visible_idea
 from portal.errors import Invalid
 from portal.templating import flash, is_htmx, render
 from portal.web import back, form, see_other, user_of
 from voting import service
 from voting.limits import limit_votes
+from voting.listeners import decorate
 from voting.models import PRIORITIES
 
 
@@ -24,12 +26,13 @@ def _id(request: Request) -> int:
 
 async def _answer(request: Request, state: service.VoteState) -> Response:
     if is_htmx(request):
-        idea = {
-            "id": _id(request),
-            "voted": state.voted,
-            "vote_count": state.vote_count,
-            "priority": state.priority,
-        }
+        # The same fields a list row gives the button: whether the idea still takes votes, and
+        # (for staff) the weighted demand, so the swapped-in button matches the rest of the page.
+        [idea] = await Idea.filter(id=_id(request)).values(
+            "id", "status__is_closed", "comments_locked", "merged_into_id"
+        )
+        idea |= (await decorate(user_of(request), [idea["id"]])).get(idea["id"], {})
+        idea |= {"voted": state.voted, "vote_count": state.vote_count, "priority": state.priority}
         return render(request, "voting/_vote.html", {"idea": idea})
     return back(request, f"/ideas/{_id(request)}")
 
@@ -96,7 +99,7 @@ async def voters_csv(request: Request) -> Response:
         writer.writerow(
             [
                 _csv_safe(r["user__name"]),
-                r["user__email"],
+                _csv_safe(r["user__email"]),  # an address may start with "=" too
                 "yes" if r["user__email_verified_at"] else "no",
                 r["priority"] or "",
                 r["created_at"].isoformat(),

@@ -87,9 +87,10 @@ async def cast_vote(
     idea = await visible_idea(actor, idea_id)
     priority = check_priority(priority)
     if voter is None:
-        permissions.require(actor, "vote.cast", idea)
-        if actor is not None and actor.email_verified_at is None:
+        # Say why an unverified member may not vote (the policy alone would answer a bare 403).
+        if permissions.is_active(actor) and actor.email_verified_at is None:  # type: ignore[union-attr]
             raise Forbidden("Confirm your e-mail address to vote.")
+        permissions.require(actor, "vote.cast", idea)
         voter = actor
     assert voter is not None
     await _open_for_votes(idea)
@@ -168,15 +169,19 @@ async def vote_on_behalf(
         errors.add("note", "Say where the request came from, e.g. a ticket number.")
     elif len(note) > NOTE_MAX:
         errors.add("note", f"Use at most {NOTE_MAX} characters.")
-    check_priority(priority)
+    try:
+        priority = check_priority(priority)
+    except Invalid as exc:
+        errors.add("priority", exc.errors["priority"])
     errors.raise_if_any()
+    await _open_for_votes(idea)  # before making an account for a vote that cannot be cast
     customer = await User.get_or_none(email=email)
-    if customer is None:
-        # Unconfirmed and without a password: the customer claims it by verifying the address.
-        customer = await accounts.create_unverified(email=email, name=name)
-    if customer.banned_at is not None:
+    if customer is not None and customer.banned_at is not None:
         raise Invalid({"email": "This member is banned."})
-    async with in_transaction():
+    async with in_transaction():  # a refused vote (e.g. the customer's budget is used) makes no account
+        if customer is None:
+            # Unconfirmed and without a password: the customer claims it by verifying the address.
+            customer = await accounts.create_unverified(email=email, name=name)
         state = await cast_vote(actor=actor, idea_id=idea.id, priority=priority, voter=customer, note=note)
         await audit.record(
             actor, "vote.on_behalf", kind="idea", object_id=idea.id, customer=customer.email, note=note
