@@ -47,10 +47,16 @@ def _link_attrs(attrs: dict[tuple[str | None, str], str], new: bool = False) -> 
     return attrs
 
 
+# An upload's address exactly (portal.storage.new_key): no dot segments, encoded or not, no query.
+_MEDIA_SRC = re.compile(r"/media/[A-Za-z0-9_-]+\.[A-Za-z0-9]+")
+
+
 def _image_src_is_local(tag: str, name: str, value: str) -> bool:
     if tag == "img" and name == "src":
-        # Only our own uploads: a remote image would let its host track every reader.
-        return value.startswith("/media/")
+        # Only our own uploads: a remote image would let its host track every reader, and a path
+        # that climbs out of /media/ ("/media/../api/v1/me") would fetch any page of ours with the
+        # reader's session.
+        return _MEDIA_SRC.fullmatch(value) is not None
     return name in ALLOWED_ATTRIBUTES.get(tag, [])
 
 
