@@ -44,10 +44,10 @@ for _key, _label, _default in (
     ("official_response", "The team answers an idea you follow", "instant"),
     ("mention", "Someone mentions you", "instant"),
     ("idea_merged", "An idea you follow is merged into another", "instant"),
-    ("comment", "New comments on ideas you follow", "digest"),
-    ("changelog", "A changelog entry names an idea you voted for", "instant"),
+    ("changelog", "An idea you voted for or follow ships (changelog)", "instant"),
     ("tier_reached", "You reach a new insider tier", "instant"),
-    ("perk_opened", "A perk opens to you", "instant"),
+    ("perk_open", "A perk opens to you", "instant"),
+    ("program_admitted", "You are admitted to an early-access program", "instant"),
 ):
     register_kind(_key, _label, _default)
 

@@ -194,8 +194,7 @@ async def test_the_daily_digest(app_with_smtp: Starlette, inbox: Inbox) -> None:
         )
         assert response.status_code == 200
     assert await notifications.mode_for(member.id, "status_changed") == "never"
-    assert await notifications.mode_for(member.id, "comment") == "never", "comments default to the digest"
-    assert await notifications.mode_for(member.id, "mention") == "instant", "instant kinds stay"
+    assert await notifications.mode_for(member.id, "mention") == "instant", "kinds mailed at once stay"
 
 
 async def test_a_refused_recipient_fails_for_good_and_a_busy_server_is_tried_again(

@@ -106,13 +106,14 @@ async def test_the_preferences_page(client: Client) -> None:
     page = await client.get("/account/notifications")
     for kind in notifications.kinds():
         assert f'<label for="mode-{kind.key}">{kind.label}</label>' in page.text
-    assert re.search(r'<option value="digest" selected>', page.text), "comments go to the digest by default"
+    assert len(re.findall(r'<option value="instant" selected>', page.text)) == len(notifications.kinds())
     saved = await client.post_form(
-        "/account/notifications", {"mode-mention": "never", "mode-comment": "instant"}
+        "/account/notifications", {"mode-mention": "never", "mode-changelog": "digest"}
     )
     assert saved.status_code == 303
     assert await notifications.mode_for(user.id, "mention") == "never"
-    assert await notifications.mode_for(user.id, "comment") == "instant"
+    assert await notifications.mode_for(user.id, "changelog") == "digest"
+    assert await notifications.mode_for(user.id, "status_changed") == "instant"
     bad = await client.post_form("/account/notifications", {"mode-mention": "hourly"})
     assert bad.status_code == 422 and 'aria-invalid="true"' in bad.text
     assert await notifications.mode_for(user.id, "mention") == "never"
