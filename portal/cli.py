@@ -34,6 +34,9 @@ def run_with_db(work: Callable[[Settings], Awaitable[int]]) -> int:
     config = db.tortoise_config(settings, features)
 
     async def main() -> int:
+        from portal import webhooks
+
+        webhooks.configure(settings)  # payloads of events raised here link to the right site
         await db.migrate(config)
         await Tortoise.init(config=config, _enable_global_fallback=True)
         try:

@@ -22,7 +22,8 @@ templates.env.filters["safe_html"] = markup.safe
 
 
 def flash(request: Request, message: str, kind: str = "info") -> None:
-    request.session.setdefault("flash", []).append({"kind": kind, "message": message})
+    # Reassign rather than append in place: the session notices only assignments.
+    request.session["flash"] = [*request.session.get("flash", []), {"kind": kind, "message": message}]
 
 
 def _pop_flashes(request: Request) -> list[dict[str, str]]:

@@ -15,6 +15,11 @@ from voting.models import Vote
 async def move_votes_on_merge(event: IdeaMerged) -> None:
     """Votes follow a merged duplicate to its target; a member who voted both counts once."""
     target_voters = Subquery(Vote.filter(idea_id=event.target_id).values("user_id"))
+    # Members who voted both keep their vote on the target; the duplicate one is removed, and
+    # said so, so that what it paid (rewards) is reversed like any removed vote.
+    doubles = await Vote.filter(idea_id=event.source_id, user_id__in=target_voters).values(
+        "id", "user_id", "idea__author_id"
+    )
     await (
         Vote.filter(idea_id=event.source_id)
         .exclude(user_id__in=target_voters)
@@ -22,6 +27,15 @@ async def move_votes_on_merge(event: IdeaMerged) -> None:
     )
     await Vote.filter(idea_id=event.source_id).delete()
     await recount([event.source_id, event.target_id])
+    for v in doubles:
+        await events.emit(
+            VoteRemoved(
+                vote_id=v["id"],
+                idea_id=event.source_id,
+                voter_id=v["user_id"],
+                author_id=v["idea__author_id"],
+            )
+        )
 
 
 async def drop_votes_of_banned(event: MemberBanned) -> None:

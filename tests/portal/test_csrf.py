@@ -228,3 +228,16 @@ async def test_api_write_without_any_credentials_is_refused(api_app: Starlette) 
         assert response.status_code == 401
         assert response.headers["content-type"] == "application/problem+json"
     assert await ApiToken.all().count() == 0
+
+
+async def test_an_api_write_without_any_cookie_or_token_is_a_401_not_a_csrf_refusal(anon: Client) -> None:
+    # A fresh client that never received a cookie: nothing ambient to forge, so authentication answers.
+    answer = await anon.http.post("/api/v1/ideas", json={"board": "x", "title": "Hello there"})
+    assert answer.status_code == 401
+    assert answer.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_an_api_write_with_a_session_cookie_but_no_token_is_still_refused(client: Client) -> None:
+    await client.get("/auth/signin")  # receives the session cookie
+    answer = await client.http.post("/api/v1/ideas", json={"board": "x", "title": "Hello there"})
+    assert answer.status_code == 403

@@ -186,8 +186,8 @@ async def test_who_may_not_vote(http: httpx.AsyncClient, anon: Client) -> None:
     # An anonymous visitor (a browser session with its CSRF token, nobody signed in).
     for method in ("PUT", "DELETE"):
         assert_problem(await anon.api(method, vote_url(idea.id), json={}), 401, "sign in")
-    # Without any cookie or token the CSRF check answers first (403); either way nothing is written.
-    await _refused(http, idea.id, {}, 403)
+    # Without any cookie or token there is nothing to forge: the answer is 401, and nothing is written.
+    await _refused(http, idea.id, {}, 401)
     assert await vote_count(idea.id) == 0
 
 
@@ -265,7 +265,9 @@ async def test_votes_on_behalf_and_voters_are_for_staff(http: httpx.AsyncClient)
     member = await token_for(await make_user())
     body = {"email": "someone@example.com", "note": "Ticket 1"}
     assert_problem(await http.post(f"{API}/ideas/{idea.id}/votes/on-behalf", headers=member, json=body), 403)
-    assert_problem(await http.post(f"{API}/ideas/{idea.id}/votes/on-behalf", json=body), 403)  # no CSRF token
+    assert_problem(
+        await http.post(f"{API}/ideas/{idea.id}/votes/on-behalf", json=body), 401
+    )  # no credentials
     staff = await token_for(await make_user(role="staff"))
     missing = await http.post(
         f"{API}/ideas/{idea.id}/votes/on-behalf", headers=staff, json={"email": "someone@example.com"}
