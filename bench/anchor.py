@@ -47,7 +47,7 @@ by {{ i.author_name }} <time>{{ i.created_at.strftime('%d %b %Y') }}</time></p>
 async def lifespan(app: Starlette) -> AsyncIterator[None]:
     url = os.environ["HEARKEN_BENCH_URL"]
     app.state.pool = await asyncpg.create_pool(
-        "postgresql://" + url.split("://", 1)[1], min_size=5, max_size=20
+        "postgresql://" + url.split("://", 1)[1], min_size=4, max_size=10
     )
     yield
     await app.state.pool.close()

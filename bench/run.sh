@@ -25,7 +25,7 @@ cleanup() { for p in "${pids[@]}"; do kill "$p" 2> /dev/null || true; done; wait
 trap cleanup EXIT
 
 start_portal() {  # url port
-  HEARKEN_DATABASE_URL="$1?minsize=5&maxsize=20" HEARKEN_BASE_URL="http://127.0.0.1:$2" \
+  HEARKEN_DATABASE_URL="$1?minsize=4&maxsize=10" HEARKEN_BASE_URL="http://127.0.0.1:$2" \
     .venv/bin/hearken serve --port "$2" --workers 2 > "/tmp/hearken-bench-$2.log" 2>&1 &
   pids+=($!)
 }

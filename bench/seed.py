@@ -37,6 +37,11 @@ WORDS = (
     "template recurring task project team permission role login sso security audit dark theme "
     "keyboard shortcut bulk edit archive undo attachment upload image preview print invoice budget"
 ).split()
+# Bodies draw from a large vocabulary with a Zipf-like skew, as real text does: a content word then
+# occurs in a small share of ideas, not in most of them (which made every search term match 70%).
+_SYLLABLES = "ka lo mi ne su ta ri po ve da go li mu sa te bo".split()
+VOCABULARY = [a + b + c for a in _SYLLABLES for b in _SYLLABLES for c in _SYLLABLES][:3000]
+VOCABULARY_WEIGHTS = [1 / (rank + 10) for rank in range(len(VOCABULARY))]
 STATUSES = ("open", "under_review", "planned", "in_progress", "shipped", "declined")
 STATUS_WEIGHTS = (55, 12, 10, 6, 12, 5)
 
@@ -159,7 +164,9 @@ async def seed(url: str, scale: float) -> None:
             # The first 2,000 ideas stay open, so the voting benchmark has ideas that take votes.
             status = "open" if i <= 2000 else rng.choices(STATUSES, STATUS_WEIGHTS)[0]
             title = _title(rng, i)
-            body = " ".join(rng.choices(WORDS, k=rng.randint(20, 80)))
+            body = " ".join(
+                rng.choices(VOCABULARY, VOCABULARY_WEIGHTS, k=rng.randint(20, 80)) + rng.sample(WORDS, k=2)
+            )
             first = (
                 created + timedelta(hours=rng.expovariate(1 / 60))
                 if status != "open" or rng.random() < 0.3
@@ -222,7 +229,7 @@ async def seed(url: str, scale: float) -> None:
             rng.choices(range(2, n_ideas + 1), k=1)[0] for _ in range(max(0, n_comments - 50))
         ]
         for c, idea_id in enumerate(targets, start=1):
-            body = " ".join(rng.choices(WORDS, k=rng.randint(5, 40)))
+            body = " ".join(rng.choices(VOCABULARY, VOCABULARY_WEIGHTS, k=rng.randint(5, 40)))
             at = created_of[idea_id] + timedelta(hours=rng.randint(1, 2000))
             comments.append(
                 (c, idea_id, rng.randint(2, n_users), body, f"<p>{body}</p>", False, False, min(at, now))

@@ -90,6 +90,8 @@ class Idea(Model):
             ("board_id", "trending_score", "id"),
             ("status_id", "created_at"),
             ("author_id", "created_at"),
+            # The idea page lists the duplicates merged into it.
+            ("merged_into_id",),
         )
 
 
@@ -151,7 +153,7 @@ class StatusChange(Model):
 
     class Meta:
         table = "status_changes"
-        indexes = (("idea_id", "created_at"),)
+        indexes = (("idea_id", "created_at"), ("created_at", "id"))
 
 
 class Comment(Model):

@@ -19,7 +19,6 @@ expression, and is cached for a minute.
 
 from __future__ import annotations
 
-import time
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -27,12 +26,13 @@ from typing import Any
 from tortoise import connections
 
 from ideas.visibility import visible_boards
+from portal.cache import TTLCache
 from portal.errors import Invalid
 from portal.models import User
 
 CACHE_SECONDS = 60
 MAX_WINDOW_DAYS = 3650
-_cache: dict[tuple[Any, ...], tuple[float, Figures]] = {}
+_cache = TTLCache(CACHE_SECONDS)
 
 
 @dataclass(frozen=True)
@@ -95,10 +95,10 @@ async def compute(board_ids: list[int], *, window: int = 30, at: datetime | None
     at = at or datetime.now(UTC)
     key = (tuple(sorted(board_ids)), window, at.replace(second=0, microsecond=0) if at else None)
     cached = _cache.get(key)
-    if cached is not None and time.monotonic() - cached[0] < CACHE_SECONDS:
-        return cached[1]
+    if cached is not None:
+        return cached
     figures = await _compute(board_ids, window=window, at=at)
-    _cache[key] = (time.monotonic(), figures)
+    _cache.put(key, figures)
     return figures
 
 

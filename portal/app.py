@@ -20,6 +20,7 @@ from tortoise.contrib.starlette import RegisterTortoise
 
 from portal import (
     api,
+    cache,
     data_rights_routes,
     db,
     error_pages,
@@ -103,6 +104,7 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        cache.clear_all()
         if run_migrations:
             await db.migrate(config)
         async with RegisterTortoise(app, config=config), contextlib.AsyncExitStack() as stack:
