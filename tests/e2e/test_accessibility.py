@@ -7,6 +7,8 @@ test votes and comments with Tab and Enter only, checking that focus is always v
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.async_api import Page, expect
 
@@ -78,7 +80,7 @@ async def test_no_serious_or_critical_axe_violations_on_main_pages(server: Serve
 
 
 async def focus_info(page: Page) -> dict:  # type: ignore[type-arg]
-    """What has the focus, and whether it shows (an outline or a box shadow)."""
+    """What has the focus, whether it shows (an outline of 2px or more), and the outline's colour."""
     return await page.evaluate(
         """() => {
             const el = document.activeElement;
@@ -88,12 +90,24 @@ async def focus_info(page: Page) -> dict:  # type: ignore[type-arg]
                 text: (el.getAttribute('aria-label') || el.textContent || '').trim().slice(0, 80),
                 name: el.getAttribute('name'), id: el.id,
                 card: el.closest('article.idea-card') ? el.closest('article.idea-card').id : null,
-                visible: (style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) >= 2)
-                         || style.boxShadow !== 'none',
+                visible: style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) >= 2,
+                outline: style.outlineColor,
                 body: el === document.body,
             };
         }"""
     )
+
+
+def contrast(a: str, b: str) -> float:
+    """The WCAG contrast ratio of two CSS rgb()/rgba() colours (alpha ignored)."""
+
+    def luminance(css: str) -> float:
+        r, g, b = (int(float(v)) / 255 for v in re.findall(r"[\d.]+", css)[:3])
+        lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in (r, g, b)]
+        return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+    high, low = sorted((luminance(a), luminance(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
 
 
 async def tab_to(page: Page, predicate, limit: int = 80) -> list[dict]:  # type: ignore[no-untyped-def,type-arg]
@@ -105,6 +119,8 @@ async def tab_to(page: Page, predicate, limit: int = 80) -> list[dict]:  # type:
         seen.append(info)
         if not info["body"]:
             assert info["visible"], f"focus is not visible on {info}"
+            # WCAG 1.4.11: the ring contrasts 3:1 with the lightest background it may sit on.
+            assert contrast(info["outline"], "rgb(255, 255, 255)") >= 3, f"faint focus ring on {info}"
         if predicate(info):
             return seen
     raise AssertionError(f"never reached the control in {limit} tabs; went through {seen}")
