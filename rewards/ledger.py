@@ -18,6 +18,7 @@ from tortoise.functions import Sum
 from tortoise.transactions import in_transaction
 
 from portal import permissions
+from portal.cache import TTLCache
 from portal.errors import Errors
 from portal.models import User
 from rewards import tiers
@@ -33,14 +34,17 @@ def now() -> datetime:
 
 async def account(user_id: int, *, lock: bool = False) -> MemberPoints:
     """The member's cached totals, created on first use; `lock` serialises this member's changes."""
-    try:
-        async with in_transaction():
-            await MemberPoints.get_or_create(user_id=user_id)
-    except IntegrityError:
-        pass  # made a moment ago by a concurrent request
     query = MemberPoints.filter(user_id=user_id)
     if lock:
         query = query.select_for_update()
+    row = await query.first()
+    if row is not None:
+        return row
+    try:
+        async with in_transaction():  # savepoint: a concurrent first award may create it too
+            await MemberPoints.create(user_id=user_id)
+    except IntegrityError:
+        pass
     row = await query.first()
     assert row is not None
     return row
@@ -84,6 +88,23 @@ async def _write(
     return entry
 
 
+# Rules change rarely and every award reads one: kept for ten seconds (cleared when one is saved).
+_rules = TTLCache(10)
+
+
+async def cached_rule(key: str) -> EarningRule | None:
+    rule = _rules.get(key)
+    if rule is None:
+        rule = await EarningRule.get_or_none(key=key)
+        if rule is not None:
+            _rules.put(key, rule)
+    return rule
+
+
+def forget_rules() -> None:
+    _rules.clear()
+
+
 async def award(
     *,
     user_id: int,
@@ -95,7 +116,7 @@ async def award(
     dedupe_suffix: str = "",
 ) -> PointEntry | None:
     """Pays a rule to a member once per (rule, source, member), within the rule's daily cap."""
-    rule = await EarningRule.get_or_none(key=rule_key)
+    rule = await cached_rule(rule_key)
     if rule is None or not rule.enabled:
         return None
     amount = rule.points if points is None else points

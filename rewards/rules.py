@@ -12,6 +12,7 @@ from tortoise.transactions import in_transaction
 from portal import audit, permissions
 from portal.errors import Errors, NotFound
 from portal.models import User
+from rewards import ledger
 from rewards.models import EarningRule, PointEntry
 
 PREVIEW_WINDOW = timedelta(days=30)
@@ -102,6 +103,7 @@ async def update_rule(
     errors.raise_if_any()
     async with in_transaction():
         await EarningRule.filter(key=key).update(points=new_points, daily_cap=new_cap, enabled=enabled)
+        ledger.forget_rules()
         await audit.record(
             actor,
             "rewards.rule",

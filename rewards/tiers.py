@@ -9,6 +9,7 @@ from typing import Any
 from tortoise.transactions import in_transaction
 
 from portal import audit, notifications, permissions
+from portal.cache import TTLCache
 from portal.errors import Errors, Invalid, NotFound
 from portal.models import User
 from rewards.models import MemberPoints, Perk, Tier, TierChange
@@ -23,8 +24,16 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+_tiers = TTLCache(10)
+
+
 async def all_tiers() -> list[Tier]:
-    return await Tier.all().order_by("position")
+    """The tiers in order; read by every award, so kept for ten seconds (cleared on change)."""
+    tiers = _tiers.get("all")
+    if tiers is None:
+        tiers = await Tier.all().order_by("position")
+        _tiers.put("all", tiers)
+    return list(tiers)
 
 
 def rank(tiers: list[Tier], key: str | None) -> int:
@@ -121,6 +130,7 @@ async def set_thresholds(*, actor: User | None, thresholds: dict[str, Any]) -> l
     async with in_transaction():
         for tier in tiers:
             await Tier.filter(key=tier.key).update(threshold=values[tier.key])
+        _tiers.clear()
         tiers = await all_tiers()
         for mp in await MemberPoints.filter(tier_locked=False):
             target = earned_tier(tiers, mp.lifetime)
