@@ -303,6 +303,8 @@ async def seed(url: str, scale: float) -> None:
             await conn.execute(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
             )
+        # The counter updates above left a dead version of every idea: compact, as autovacuum would.
+        await conn.execute("VACUUM (FULL, ANALYZE) ideas")
         await conn.execute("ANALYZE")
         print(f"counters, trending, analyze: {time.perf_counter() - started:.1f}s", flush=True)
     finally:

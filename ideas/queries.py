@@ -437,15 +437,16 @@ async def home(user: User | None) -> dict[str, Any]:
     # Counting every idea per board reads the whole table: the figure is kept for a minute, per set
     # of visible boards (so what one reader may see never reaches another).
     key = tuple(board_ids)
-    counts = _board_counts.get(key)
-    if counts is None:
-        counts = dict(
+
+    async def count() -> dict[int, int]:
+        return dict(
             await Idea.filter(board_id__in=board_ids, hidden_at=None, merged_into_id=None)
             .annotate(n=Count("id"))
             .group_by("board_id")
             .values_list("board_id", "n")
         )
-        _board_counts.put(key, counts)
+
+    counts = await _board_counts.get_or_compute(key, count)
     trending = await list_ideas(user, IdeaFilter(sort="trending", limit=8))
     changes = await recent_status_changes(board_ids, limit=8)
     return {"boards": boards, "counts": counts, "trending": trending.items, "changes": changes}

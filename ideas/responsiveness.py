@@ -92,14 +92,10 @@ async def figures_for(user: User | None, *, board: str | None = None, window: in
 
 
 async def compute(board_ids: list[int], *, window: int = 30, at: datetime | None = None) -> Figures:
-    at = at or datetime.now(UTC)
-    key = (tuple(sorted(board_ids)), window, at.replace(second=0, microsecond=0) if at else None)
-    cached = _cache.get(key)
-    if cached is not None:
-        return cached
-    figures = await _compute(board_ids, window=window, at=at)
-    _cache.put(key, figures)
-    return figures
+    """The figures, cached for a minute and computed once however many readers ask at once."""
+    key = (tuple(sorted(board_ids)), window, at)
+    moment = at or datetime.now(UTC)
+    return await _cache.get_or_compute(key, lambda: _compute(board_ids, window=window, at=moment))
 
 
 def clear_cache() -> None:

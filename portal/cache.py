@@ -6,8 +6,9 @@ new database (tests, a restart) never sees figures computed over another.
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Hashable
+from collections.abc import Awaitable, Callable, Hashable
 from typing import Any
 
 _caches: list[TTLCache] = []
@@ -18,6 +19,7 @@ class TTLCache:
         self.seconds = seconds
         self.max_entries = max_entries
         self._data: dict[Hashable, tuple[float, Any]] = {}
+        self._pending: dict[Hashable, asyncio.Future[Any]] = {}
         _caches.append(self)
 
     def get(self, key: Hashable) -> Any | None:
@@ -26,6 +28,33 @@ class TTLCache:
             return None
         return entry[1]
 
+    async def get_or_compute(self, key: Hashable, compute: Callable[[], Awaitable[Any]]) -> Any:
+        """The cached value, or computed once however many requests ask at the same moment.
+
+        Without this, a burst of requests arriving when the entry expires would all run the costly
+        computation at once (a stampede), which is exactly when the server can least afford it.
+        """
+        value = self.get(key)
+        if value is not None:
+            return value
+        pending = self._pending.get(key)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._pending[key] = future
+        try:
+            value = await compute()
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # marks it retrieved when nobody else was waiting
+            raise
+        else:
+            self.put(key, value)
+            future.set_result(value)
+            return value
+        finally:
+            self._pending.pop(key, None)
+
     def put(self, key: Hashable, value: Any) -> None:
         if len(self._data) >= self.max_entries:
             self._data.clear()
@@ -33,6 +62,7 @@ class TTLCache:
 
     def clear(self) -> None:
         self._data.clear()
+        self._pending.clear()
 
 
 def clear_all() -> None:
