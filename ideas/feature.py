@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-from portal.features import Feature
+from portal.features import Feature, deferred
 
 
 def _routes():  # type: ignore[no-untyped-def]
     from ideas import exports, routes
 
     return [*routes.routes(), *exports.routes()]
-
-
-def _api_routes():  # type: ignore[no-untyped-def]
-    from ideas import api
-
-    return api.routes()
 
 
 def _setup() -> None:
@@ -24,26 +18,14 @@ def _setup() -> None:
     data_rights.install()
 
 
-async def _demo() -> None:
-    from ideas import demo
-
-    await demo.fill()
-
-
-def _openapi():  # type: ignore[no-untyped-def]
-    from ideas import openapi
-
-    return openapi.describe()
-
-
 FEATURE = Feature(
     name="ideas",
     models=("ideas.models",),
     migrations="ideas.migrations",
     routes=_routes,
-    api_routes=_api_routes,
+    api_routes=deferred("ideas.api:routes"),
     setup=_setup,
-    demo=_demo,
+    demo=deferred("ideas.demo:fill"),
     nav=(("/ideas", "Ideas"), ("/roadmap", "Roadmap"), ("/changelog", "Changelog")),
-    openapi=_openapi,
+    openapi=deferred("ideas.openapi:describe"),
 )

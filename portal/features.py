@@ -31,6 +31,17 @@ class Feature:
     openapi: Callable[[], tuple[dict[str, Any], dict[str, Any]]] | None = None
 
 
+def deferred(target: str) -> Callable[..., Any]:
+    """`"package.module:function"` called on first use: importing a feature's routes, commands or
+    demo waits until the portal needs them (and a feature file stays a declaration)."""
+    module_name, _, attribute = target.partition(":")
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        return getattr(importlib.import_module(module_name), attribute)(*args, **kwargs)
+
+    return call
+
+
 def load_features(names: Sequence[str]) -> list[Feature]:
     features = []
     for name in names:

@@ -2,22 +2,13 @@
 
 from __future__ import annotations
 
-import argparse
-from typing import Any
-
-from portal.features import Feature
+from portal.features import Feature, deferred
 
 
 def _routes():  # type: ignore[no-untyped-def]
     from rewards import routes
 
     return routes.routes()
-
-
-def _api_routes():  # type: ignore[no-untyped-def]
-    from rewards import api
-
-    return api.routes()
 
 
 def _setup() -> None:
@@ -28,33 +19,15 @@ def _setup() -> None:
     data_rights.install()
 
 
-async def _demo() -> None:
-    from rewards import demo
-
-    await demo.fill()
-
-
-def _commands(sub: argparse._SubParsersAction[Any]) -> None:
-    from rewards import commands
-
-    commands.add(sub)
-
-
-def _openapi():  # type: ignore[no-untyped-def]
-    from rewards import openapi
-
-    return openapi.describe()
-
-
 FEATURE = Feature(
     name="rewards",
     models=("rewards.models",),
     migrations="rewards.migrations",
     routes=_routes,
-    api_routes=_api_routes,
+    api_routes=deferred("rewards.api:routes"),
     setup=_setup,
-    demo=_demo,
-    add_commands=_commands,
+    demo=deferred("rewards.demo:fill"),
+    add_commands=deferred("rewards.commands:add"),
     nav=(("/insiders", "Insiders"),),
-    openapi=_openapi,
+    openapi=deferred("rewards.openapi:describe"),
 )

@@ -2,22 +2,13 @@
 
 from __future__ import annotations
 
-import argparse
-from typing import Any
-
-from portal.features import Feature
+from portal.features import Feature, deferred
 
 
 def _routes():  # type: ignore[no-untyped-def]
     from voting import exports, routes
 
     return [*routes.routes(), *exports.routes()]
-
-
-def _api_routes():  # type: ignore[no-untyped-def]
-    from voting import api
-
-    return api.routes()
 
 
 def _setup() -> None:
@@ -28,32 +19,14 @@ def _setup() -> None:
     data_rights.install()
 
 
-async def _demo() -> None:
-    from voting import demo
-
-    await demo.fill()
-
-
-def _commands(sub: argparse._SubParsersAction[Any]) -> None:
-    from voting import commands
-
-    commands.add(sub)
-
-
-def _openapi():  # type: ignore[no-untyped-def]
-    from voting import openapi
-
-    return openapi.describe()
-
-
 FEATURE = Feature(
     name="voting",
     models=("voting.models",),
     migrations="voting.migrations",
     routes=_routes,
-    api_routes=_api_routes,
+    api_routes=deferred("voting.api:routes"),
     setup=_setup,
-    demo=_demo,
-    add_commands=_commands,
-    openapi=_openapi,
+    demo=deferred("voting.demo:fill"),
+    add_commands=deferred("voting.commands:add"),
+    openapi=deferred("voting.openapi:describe"),
 )
