@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
+from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from ideas import extensions
@@ -129,9 +130,26 @@ async def entries_for(
     await prepare_access(user)
     query = ChangelogEntry.filter(published_at__not_isnull=True).order_by("-published_at", "-id")
     if before is not None:
-        query = query.filter(id__lt=before)
-    rows = [e for e in await query.limit(limit * 3) if entry_visible(user, e)][:limit]
-    return await _with_ideas(user, rows)
+        # Keyset on (published_at, id), the order of the page: an id alone skips or repeats entries
+        # whenever publication order differs from creation order.
+        anchor = await ChangelogEntry.get_or_none(id=before)
+        if anchor is None or anchor.published_at is None:
+            return []
+        query = query.filter(
+            Q(published_at__lt=anchor.published_at) | Q(published_at=anchor.published_at, id__lt=anchor.id)
+        )
+    rows: list[ChangelogEntry] = []
+    # Insider previews the reader may not see are skipped; read on until the page is full.
+    while len(rows) < limit:
+        batch = await query.limit(limit * 3)
+        if not batch:
+            break
+        rows.extend(e for e in batch if entry_visible(user, e))
+        last = batch[-1]
+        query = query.filter(
+            Q(published_at__lt=last.published_at) | Q(published_at=last.published_at, id__lt=last.id)
+        )
+    return await _with_ideas(user, rows[:limit])
 
 
 async def entry_for(user: User | None, entry_id: int) -> dict[str, Any]:

@@ -164,3 +164,30 @@ async def test_readers_see_only_what_they_may(anon: Client, browser: SignedIn) -
     assert "Public calendar sync" in notes[0].body and "Secret acquisition" not in notes[0].body
     previews = await notified(colleague.id)
     assert sorted(n.url for n in previews) == [f"/changelog/{entry.id}", f"/changelog/{preview.id}"]
+
+
+async def test_older_entries_page_in_publication_order_without_gaps(client: Client) -> None:
+    """Paging follows (published_at, id): an entry published late but created early is not skipped."""
+    from datetime import UTC, datetime, timedelta
+
+    from ideas import changelog as changelog_service
+    from ideas.models import ChangelogEntry
+
+    staff = await make_user(role="staff")
+    entries = [
+        await changelog_service.create_entry(actor=staff, title=f"Release number {n}", body="")
+        for n in range(45)
+    ]
+    base = datetime(2026, 6, 1, tzinfo=UTC)
+    # Publication order is the reverse of creation order.
+    for n, entry in enumerate(entries):
+        await ChangelogEntry.filter(id=entry.id).update(published_at=base - timedelta(hours=n))
+    seen: list[int] = []
+    before = None
+    for _ in range(5):
+        page = await changelog_service.entries_for(None, before=before)
+        if not page:
+            break
+        seen.extend(item["entry"].id for item in page)
+        before = page[-1]["entry"].id
+    assert seen == [e.id for e in entries]
