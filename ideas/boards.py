@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from ideas import catalog
 from ideas.models import VISIBILITIES, Board, Status
 from portal import audit, permissions
 from portal.errors import Errors, Invalid, NotFound
@@ -113,6 +114,7 @@ async def update_board(
     try:
         async with in_transaction():
             await Board.filter(id=board_id).update(**values, description=description.strip()[:2000])
+            await catalog.changed()
             await audit.record(actor, "board.update", kind="board", object_id=board_id, **values)
     except IntegrityError:
         raise Invalid({"slug": "A board with this slug exists already."}) from None
@@ -125,6 +127,7 @@ async def set_board_archived(*, actor: User, board_id: int, archived: bool) -> B
         changed = await Board.filter(id=board_id).update(archived_at=datetime.now(UTC) if archived else None)
         if not changed:
             raise NotFound("No such board.")
+        await catalog.changed()
         await audit.record(
             actor, "board.archive" if archived else "board.unarchive", kind="board", object_id=board_id
         )

@@ -12,7 +12,13 @@ def _routes():  # type: ignore[no-untyped-def]
 
 
 def _setup() -> None:
-    from ideas import data_rights, exports, policy, webhook_payloads  # noqa: F401 - registers policies
+    from ideas import (  # noqa: F401 - registers policies and the catalogue's signals
+        catalog,
+        data_rights,
+        exports,
+        policy,
+        webhook_payloads,
+    )
 
     webhook_payloads.install()
     data_rights.install()

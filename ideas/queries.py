@@ -19,7 +19,7 @@ from tortoise import connections
 from tortoise.expressions import Q, Subquery
 from tortoise.functions import Count
 
-from ideas import extensions
+from ideas import catalog, extensions
 from ideas.models import Board, Comment, Follow, Idea, IdeaTag, Status, StatusChange
 from ideas.service import visible_idea
 from ideas.visibility import visible_boards
@@ -168,7 +168,7 @@ async def list_ideas(user: User | None, flt: IdeaFilter) -> IdeaPage:
         if board is None:
             raise Invalid({"board": "There is no such board."})
         board_ids = [board.id]
-    if flt.status and not await Status.exists(key=flt.status):
+    if flt.status and flt.status not in await catalog.status_keys():
         raise Invalid({"status": "There is no such status."})
     if not board_ids:
         return IdeaPage([], None, boards, board)

@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from ideas import comments, extensions, moderation, queries, responsiveness, service
+from ideas import catalog, comments, extensions, moderation, queries, responsiveness, service
 from ideas.visibility import visible_boards
 from portal import permissions
 from portal.errors import Invalid, NotFound
@@ -40,7 +40,7 @@ async def list_page(request: Request) -> Response:
     user = user_of(request)
     flt = queries.parse_filter(request.query_params)
     page = await queries.list_ideas(user, flt)
-    statuses = await service.Status.all()
+    statuses = await catalog.statuses()
     figures = None
     if page.board is not None and not is_htmx(request):
         figures = await responsiveness.figures_for(user, board=page.board.slug)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ideas import catalog
 from ideas.models import Board, Idea
 from ideas.policy import can_view_board, prepare_access
 from portal.models import User
@@ -10,7 +11,7 @@ from portal.permissions import is_staff
 
 async def visible_boards(user: User | None, *, include_archived: bool = True) -> list[Board]:
     await prepare_access(user)
-    boards = await Board.all()
+    boards = await catalog.boards()
     return [b for b in boards if can_view_board(user, b) and (include_archived or b.archived_at is None)]
 
 

@@ -108,6 +108,9 @@ def create_app(
         if run_migrations:
             await db.migrate(config)
         async with RegisterTortoise(app, config=config), contextlib.AsyncExitStack() as stack:
+            await stack.enter_async_context(
+                cache.synchronised(settings.database_url, postgres=settings.database_dialect == "postgres")
+            )
             if background_worker:
                 await stack.enter_async_context(_background_worker(settings))
             yield

@@ -1,0 +1,47 @@
+"""Boards and statuses: read on every page, changed a few times a year, so kept in memory.
+
+The copy is a shared cache (see `portal.cache`): any change to a board or a status, made by a
+service or anywhere else through the models, invalidates it in every server process when it
+commits. Bulk changes (`Board.filter(...).update(...)`) bypass the models' signals and must call
+`changed()` themselves, inside their transaction.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tortoise.signals import post_delete, post_save
+
+from ideas.models import Board, Status
+from portal.cache import TTLCache
+
+# A backstop only: changes invalidate the copy at once.
+_catalog = TTLCache(300, name="ideas.catalog")
+
+
+async def boards() -> list[Board]:
+    """Every board, in display order. Shared between requests: never modify what this returns."""
+    return await _catalog.get_or_compute("boards", lambda: Board.all())  # type: ignore[return-value]
+
+
+async def statuses() -> list[Status]:
+    """Every status, in display order. Shared between requests: never modify what this returns."""
+    return await _catalog.get_or_compute("statuses", lambda: Status.all())  # type: ignore[return-value]
+
+
+async def status_keys() -> frozenset[str]:
+    return frozenset(s.key for s in await statuses())
+
+
+async def changed() -> None:
+    await _catalog.invalidate()
+
+
+@post_save(Board, Status)
+async def _saved(_sender: Any, _instance: Any, _created: bool, _using_db: Any, _fields: Any) -> None:
+    await changed()
+
+
+@post_delete(Board, Status)
+async def _deleted(_sender: Any, _instance: Any, _using_db: Any) -> None:
+    await changed()
