@@ -121,11 +121,15 @@ async def test_a_board_change_reaches_another_server_process_at_commit(
 async def test_a_change_rolled_back_is_not_announced(app) -> None:  # type: ignore[no-untyped-def]
     board = await make_board(name="Before")
     assert [b.name for b in await catalog.boards()] == ["Before"]
-    with pytest.raises(RuntimeError):
+
+    async def rename_then_fail() -> None:
         async with in_transaction():
             await Board.filter(id=board.id).update(name="Rolled back")
             await catalog.changed()
             raise RuntimeError("abort")
+
+    with pytest.raises(RuntimeError):
+        await rename_then_fail()
     assert [b.name for b in await catalog.boards()] == ["Before"]
     await Board.filter(id=board.id).update(name="After")
     await catalog.changed()
