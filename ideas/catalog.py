@@ -30,7 +30,23 @@ async def statuses() -> list[Status]:
 
 
 async def status_keys() -> frozenset[str]:
-    return frozenset(s.key for s in await statuses())
+    return frozenset((await status_map()).keys())
+
+
+async def board_map() -> dict[int, Board]:
+    return await _catalog.get_or_compute("board_map", _board_map)  # type: ignore[no-any-return]
+
+
+async def status_map() -> dict[str, Status]:
+    return await _catalog.get_or_compute("status_map", _status_map)  # type: ignore[no-any-return]
+
+
+async def _board_map() -> dict[int, Board]:
+    return {b.id: b for b in await boards()}
+
+
+async def _status_map() -> dict[str, Status]:
+    return {s.key: s for s in await statuses()}
 
 
 async def changed() -> None:

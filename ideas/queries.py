@@ -16,11 +16,10 @@ from datetime import datetime
 from typing import Any
 
 from tortoise import connections
-from tortoise.expressions import Q, Subquery
 from tortoise.functions import Count
 
-from ideas import catalog, extensions
-from ideas.models import Board, Comment, Follow, Idea, IdeaTag, Status, StatusChange
+from ideas import catalog, extensions, rows
+from ideas.models import Board, Comment, Follow, Idea, Status, StatusChange
 from ideas.service import visible_idea
 from ideas.visibility import visible_boards
 from portal import permissions
@@ -38,30 +37,7 @@ PAGE_SIZE = 20
 RANK_CANDIDATES = 2000
 MAX_PAGE_SIZE = 100
 ROADMAP_COLUMNS = ("planned", "in_progress", "shipped")
-LIST_FIELDS = (
-    "id",
-    "title",
-    "slug",
-    "board_id",
-    "board__slug",
-    "board__name",
-    "status_id",
-    "status__name",
-    "status__color",
-    "status__is_closed",
-    "author_id",
-    "author__name",
-    "vote_count",
-    "comment_count",
-    "trending_score",
-    "tags_text",
-    "comments_locked",
-    "merged_into_id",
-    "hidden_at",
-    "created_at",
-    "last_activity_at",
-    "updated_at",
-)
+LIST_FIELDS = rows.FIELDS
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 
 
@@ -172,34 +148,37 @@ async def list_ideas(user: User | None, flt: IdeaFilter) -> IdeaPage:
         raise Invalid({"status": "There is no such status."})
     if not board_ids:
         return IdeaPage([], None, boards, board)
-    query = Idea.filter(board_id__in=board_ids, hidden_at=None, merged_into_id=None)
+    query = rows.Query()
+    query.add(query.one_of("i.board_id", board_ids))
+    query.add("i.hidden_at IS NULL AND i.merged_into_id IS NULL")
     if flt.status:
-        query = query.filter(status_id=flt.status)
+        query.add(f"i.status_id = {query.param(flt.status)}")
     if flt.author is not None:
-        query = query.filter(author_id=flt.author)
+        query.add(f"i.author_id = {query.param(flt.author)}")
     if flt.tag:
-        query = query.filter(
-            id__in=Subquery(IdeaTag.filter(tag__slug=flt.tag).values("idea_id")),
+        query.add(
+            "i.id IN (SELECT it.idea_id FROM idea_tags it JOIN tags t ON t.id = it.tag_id "  # noqa: S608 - a placeholder
+            f"WHERE t.slug = {query.param(flt.tag)})"
         )
     if flt.q:
         return await _search(user, query, board_ids, flt, boards, board)
     column = SORTS[flt.sort]
     if flt.cursor:
         _, value, last_id = _decode_cursor(flt.cursor, flt.sort, searching=False)
-        query = query.filter(Q(**{f"{column}__lt": value}) | Q(**{column: value, "id__lt": last_id}))
-    rows = await query.order_by(f"-{column}", "-id").limit(flt.limit + 1).values(*LIST_FIELDS)
+        query.add(f"(i.{column}, i.id) < ({query.param(value)}, {query.param(last_id)})")
+    found = await rows.fetch(query, order=f"i.{column} DESC, i.id DESC", limit=flt.limit + 1)
     next_cursor = None
-    if len(rows) > flt.limit:
-        rows = rows[: flt.limit]
-        last = rows[-1]
+    if len(found) > flt.limit:
+        found = found[: flt.limit]
+        last = found[-1]
         value = last[column].isoformat() if isinstance(last[column], datetime) else last[column]
         next_cursor = _encode_cursor([flt.sort, value, last["id"]])
-    return IdeaPage(await decorate(user, rows), next_cursor, boards, board)
+    return IdeaPage(await decorate(user, found), next_cursor, boards, board)
 
 
 async def _search(
     user: User | None,
-    query: Any,
+    query: rows.Query,
     board_ids: list[int],
     flt: IdeaFilter,
     boards: list[Board],
@@ -219,14 +198,15 @@ async def _search(
     )
     if not ranked:
         return IdeaPage([], None, boards, board)
-    rows = await query.filter(id__in=ranked).values(*LIST_FIELDS)
+    query.add(query.one_of("i.id", ranked))
+    found = await rows.fetch(query)
     order = {idea_id: i for i, idea_id in enumerate(ranked)}
-    rows.sort(key=lambda r: order[r["id"]])
+    found.sort(key=lambda r: order[r["id"]])
     next_cursor = None
     if len(ranked) > flt.limit:
-        rows = rows[: flt.limit]
+        found = found[: flt.limit]
         next_cursor = _encode_cursor(["q", offset + flt.limit, 0])
-    return IdeaPage(await decorate(user, rows), next_cursor, boards, board)
+    return IdeaPage(await decorate(user, found), next_cursor, boards, board)
 
 
 def _words(text: str) -> list[str]:
@@ -311,8 +291,7 @@ async def search_ids(
             f"ORDER BY {rank}, ideas.vote_count DESC, ideas.id DESC "
             f"LIMIT {param(limit)} OFFSET {param(offset)}"
         )
-    rows = await conn.execute_query_dict(sql, params)
-    return [r["id"] for r in rows]
+    return [r["id"] for r in await conn.execute_query_dict(sql, params)]
 
 
 async def similar_ideas(user: User | None, title: str, *, limit: int = 5) -> list[dict[str, Any]]:
@@ -323,22 +302,23 @@ async def similar_ideas(user: User | None, title: str, *, limit: int = 5) -> lis
     ids = await search_ids(title, board_ids, limit=limit, any_word=True)
     if not ids:
         return []
-    rows = await Idea.filter(id__in=ids).values(*LIST_FIELDS)
+    query = rows.Query()
+    query.add(query.one_of("i.id", ids))
     order = {idea_id: i for i, idea_id in enumerate(ids)}
-    return sorted(rows, key=lambda r: order[r["id"]])
+    return sorted(await rows.fetch(query), key=lambda r: order[r["id"]])
 
 
-async def decorate(user: User | None, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+async def decorate(user: User | None, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Adds what other packages know about each idea (voting: `voted`), one query per package."""
-    for row in rows:
+    for row in items:
         row["tags"] = row["tags_text"].split() if row.get("tags_text") else []
         row["url"] = f"/ideas/{row['id']}-{row['slug']}" if row.get("slug") else f"/ideas/{row['id']}"
-    ids = [r["id"] for r in rows]
+    ids = [r["id"] for r in items]
     for decorator in extensions.idea_decorators:
         extra = await decorator(user, ids) if ids else {}
-        for row in rows:
+        for row in items:
             row.update(extra.get(row["id"], {}))
-    return rows
+    return items
 
 
 @dataclass
@@ -356,7 +336,9 @@ class IdeaView:
 
 async def idea_view(user: User | None, idea_id: int) -> IdeaView:
     idea = await visible_idea(user, idea_id)
-    row = (await decorate(user, await Idea.filter(id=idea.id).values(*LIST_FIELDS)))[0]
+    query = rows.Query()
+    query.add(f"i.id = {query.param(idea.id)}")
+    row = (await decorate(user, await rows.fetch(query)))[0]
     history = await status_history(idea.id)
     staff = permissions.can(user, "comment.internal")
     comments_query = Comment.filter(idea_id=idea.id).order_by("created_at", "id")
@@ -480,19 +462,19 @@ async def roadmap(user: User | None, board: str | None = None) -> dict[str, Any]
     board_ids = [b.id for b in boards if board is None or b.slug == board]
     if board is not None and not board_ids:
         raise Invalid({"board": "There is no such board."})
-    statuses = {s.key: s for s in await Status.filter(key__in=ROADMAP_COLUMNS)}
+    statuses = await catalog.status_map()
     columns = []
     for key in ROADMAP_COLUMNS:
-        rows: list[dict[str, Any]] = []
+        found: list[dict[str, Any]] = []
         if board_ids:
-            order = "-updated_at" if key == "shipped" else "-vote_count"
-            rows = await (
-                Idea.filter(board_id__in=board_ids, hidden_at=None, merged_into_id=None, status_id=key)
-                .order_by(order, "-id")
-                .limit(50)
-                .values(*LIST_FIELDS)
+            query = rows.Query()
+            query.add(query.one_of("i.board_id", board_ids))
+            query.add(
+                f"i.hidden_at IS NULL AND i.merged_into_id IS NULL AND i.status_id = {query.param(key)}"
             )
-        columns.append({"status": statuses.get(key), "key": key, "ideas": rows})
+            order = "i.updated_at DESC" if key == "shipped" else "i.vote_count DESC"
+            found = await rows.fetch(query, order=order + ", i.id DESC", limit=50)
+        columns.append({"status": statuses.get(key), "key": key, "ideas": found})
     all_rows = [r for c in columns for r in c["ideas"]]
     await decorate(user, all_rows)
     return {"columns": columns, "boards": boards}

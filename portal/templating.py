@@ -30,6 +30,28 @@ def _pop_flashes(request: Request) -> list[dict[str, str]]:
     return request.session.pop("flash", []) if "session" in request.scope else []
 
 
+class _LazyToken:
+    """The session's CSRF token, made only when a page prints it.
+
+    A page with nothing to submit (most pages, for an anonymous reader) then leaves the session
+    empty, so no cookie is signed and set: readers stay cookie-free and cheap to serve.
+    """
+
+    __slots__ = ("_request", "_value")
+
+    def __init__(self, request: Request) -> None:
+        self._request = request
+        self._value: str | None = None
+
+    def __str__(self) -> str:
+        if self._value is None:
+            self._value = csrf.token_for(self._request) if "session" in self._request.scope else ""
+        return self._value
+
+    def __html__(self) -> str:
+        return str(self)  # URL-safe base64: nothing to escape
+
+
 def is_htmx(request: Request) -> bool:
     return request.headers.get("hx-request") == "true"
 
@@ -50,7 +72,7 @@ def render(
         "user": user,
         "settings": settings,
         "nav": request.app.state.nav,
-        "csrf_token": csrf.token_for(request) if "session" in request.scope else "",
+        "csrf_token": _LazyToken(request),
         "can": lambda action, obj=None: permissions.can(user, action, obj),
     }
     if context:

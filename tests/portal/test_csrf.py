@@ -241,3 +241,25 @@ async def test_an_api_write_with_a_session_cookie_but_no_token_is_still_refused(
     await client.get("/auth/signin")  # receives the session cookie
     answer = await client.http.post("/api/v1/ideas", json={"board": "x", "title": "Hello there"})
     assert answer.status_code == 403
+
+
+async def test_an_anonymous_reader_gets_no_session_cookie_until_a_form_needs_one(client: Client) -> None:
+    """Pages with nothing to submit leave the session empty: no cookie is signed or set."""
+    for path in ("/", "/ideas", "/roadmap"):
+        response = await client.http.get(path)
+        assert response.status_code == 200
+        assert "set-cookie" not in response.headers, path
+        assert "X-CSRF-Token" not in response.text, path
+    form = await client.http.get("/auth/signin")
+    assert "hearken_session=" in form.headers["set-cookie"]
+    token = form.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    assert len(token) > 30
+    answer = await client.http.post("/auth/signup", data=SIGNUP | {"csrf_token": token})
+    assert answer.status_code == 303
+    assert await User.filter(email=SIGNUP["email"]).exists()
+
+
+async def test_a_signed_in_page_carries_the_token_for_htmx(client: Client) -> None:
+    await signed_in(client)
+    page = await client.http.get("/ideas")
+    assert f'hx-headers=\'{{"X-CSRF-Token": "{await client.csrf_token()}"}}\'' in page.text

@@ -1,0 +1,46 @@
+"""The list's plain SQL gives exactly what the ORM gave: same keys, values and Python types."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from ideas import catalog, rows
+from ideas.models import Idea, Status
+from tests.factories import make_board, make_idea
+
+
+async def test_rows_match_the_orm_on_this_backend(app) -> None:  # type: ignore[no-untyped-def]
+    board = await make_board(name="Mobile")
+    merged_into = await make_idea(board=board, title="Offline mode", tags="sync, offline")
+    await make_idea(
+        board=board,
+        title="Dark theme",
+        comments_locked=True,
+        hidden_at=datetime(2026, 3, 4, 5, 6, 7, 890123, tzinfo=UTC),
+        merged_into_id=merged_into.id,
+        trending_score=12.5,
+        vote_count=7,
+        status="planned",
+    )
+    query = rows.Query()
+    query.add(query.one_of("i.board_id", [board.id]))
+    got = await rows.fetch(query, order="i.id")
+    want = await Idea.filter(board_id=board.id).order_by("id").values(*rows.FIELDS)
+    assert got == want
+    assert {k: type(v) for k, v in got[1].items()} == {k: type(v) for k, v in want[1].items()}
+    assert got[1]["comments_locked"] is True
+    assert got[1]["hidden_at"] == datetime(2026, 3, 4, 5, 6, 7, 890123, tzinfo=UTC)
+
+
+async def test_a_renamed_status_shows_at_once(app) -> None:  # type: ignore[no-untyped-def]
+    idea = await make_idea()
+    query = rows.Query()
+    query.add(f"i.id = {query.param(idea.id)}")
+    assert (await rows.fetch(query))[0]["status__name"] == "Open"
+    await Status.filter(key="open").update(name="New")  # a bulk update: the caller says so
+    await catalog.changed()
+    assert (await rows.fetch(query))[0]["status__name"] == "New"
+    status = await Status.get(key="open")
+    status.name = "Fresh"
+    await status.save()  # through the model: its signal says so
+    assert (await rows.fetch(query))[0]["status__name"] == "Fresh"
