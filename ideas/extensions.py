@@ -2,7 +2,8 @@
 
 - `idea_decorators`: async `(reader, idea_ids) -> {idea_id: {field: value}}`, merged into every idea
   a list, a page or the API shows (voting adds `voted` and `priority`). One query per decorator.
-- `card_slots` / `page_slots`: template names included in each idea card / on the idea page.
+- `card_slots`: templates defining `{% macro slot(idea) %}`, called in each idea card (and next
+  to the idea on its page); `page_slots`: templates included on the idea page.
 - `idea_json_fields`: field names a decorator adds that belong in the API's `idea` shape.
 - `audience_providers`: async `(idea_ids) -> user ids` of people who care about these ideas beyond
   their followers (voting adds the voters), told when a changelog entry links the ideas.

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from jinja2 import pass_context
+from jinja2.runtime import Context, Macro
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.templating import Jinja2Templates
@@ -19,6 +21,16 @@ templates.env.auto_reload = False
 templates.env.globals["STATIC_VERSION"] = "1"
 # The one way to put stored HTML on a page: only `portal.markup` output is stored as HTML.
 templates.env.filters["safe_html"] = markup.safe
+
+
+@pass_context
+def slot_macros(context: Context, names: list[str]) -> list[Macro]:
+    """The `slot` macros of extension templates, each loaded once per page with the page's context."""
+    env = context.environment
+    return [env.get_template(name).make_module(context.get_all()).slot for name in names]
+
+
+templates.env.globals["slot_macros"] = slot_macros
 
 
 def flash(request: Request, message: str, kind: str = "info") -> None:

@@ -93,5 +93,5 @@ def install() -> None:
     extensions.add_decorator(decorate)
     if voters_of not in extensions.audience_providers:
         extensions.audience_providers.append(voters_of)
-    extensions.add_template(extensions.card_slots, "voting/_vote.html")
+    extensions.add_template(extensions.card_slots, "voting/_vote_slot.html")
     extensions.add_template(extensions.page_slots, "voting/_idea_panel.html")
