@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from portal import outbox, permissions
+from portal import outbox, permissions, sql
 from portal.errors import Errors, Invalid, NotFound
 from portal.models import ROLES, ApiToken, User
 from portal.passwords import hash_password, verify_password
@@ -259,10 +259,15 @@ async def user_for_token(token: str) -> User | None:
     """The active owner of a valid, unrevoked token, or None."""
     if not token.startswith(TOKEN_PREFIX) or len(token) > 100:
         return None
-    row = await ApiToken.get_or_none(token_hash=_token_hash(token), revoked_at=None).prefetch_related("user")
-    if row is None or row.user.banned_at is not None:
-        return None
-    return row.user
+    # One statement on every API request (a join; `prefetch_related` would be two).
+    rows = await sql.fetch(_TOKEN_OWNER, _token_hash(token))
+    return sql.as_model(User, rows[0]) if rows else None
+
+
+_TOKEN_OWNER = (
+    "SELECT u.* FROM api_tokens t JOIN users u ON u.id = t.user_id"
+    " WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND u.banned_at IS NULL"
+)
 
 
 async def tokens_of(user: User) -> list[ApiToken]:
