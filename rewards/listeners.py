@@ -47,8 +47,11 @@ async def on_status_changed(event: IdeaStatusChanged) -> None:
 async def on_vote_cast(event: VoteCast) -> None:
     if event.voter_id == event.author_id:
         return  # no points for acting on your own content
-    voter = await User.get_or_none(id=event.voter_id)
-    if voter is None or voter.email_verified_at is None:
+    verified = event.voter_verified
+    if verified is None:  # the event did not say: ask
+        voter = await User.get_or_none(id=event.voter_id)
+        verified = voter is not None and voter.email_verified_at is not None
+    if not verified:
         return  # only distinct, verified members' votes pay
     await ledger.award(
         user_id=event.author_id,
@@ -61,10 +64,10 @@ async def on_vote_cast(event: VoteCast) -> None:
 
 
 async def on_vote_removed(event: VoteRemoved) -> None:
+    if event.voter_id == event.author_id:
+        return  # your own vote paid nothing
     key = f"vote_received:idea:{event.idea_id}:{event.author_id}:voter:{event.voter_id}"
-    entry = await ledger.PointEntry.get_or_none(dedupe_key=key)
-    if entry is not None:
-        await ledger.reverse(entry, reason="A vote on your idea was removed")
+    await ledger.reverse_earning(key, reason="A vote on your idea was removed")
 
 
 async def on_helpful(event: CommentMarkedHelpful) -> None:

@@ -89,15 +89,24 @@ async def _tell_about_new_perks(user_id: int, tiers: list[Tier], previous: str, 
         )
 
 
-async def promote_if_due(user_id: int, *, cause: str, actor_id: int | None = None) -> None:
-    """Raises the member's tier when lifetime points passed a threshold (never lowers it)."""
-    mp = await MemberPoints.get(user_id=user_id)
-    if mp.tier_locked:
+async def promote_if_due(
+    user_id: int, *, cause: str, actor_id: int | None = None, totals: dict[str, Any] | None = None
+) -> None:
+    """Raises the member's tier when lifetime points passed a threshold (never lowers it).
+
+    `totals` is the member's `lifetime`, `tier` and `tier_locked` as just written (the ledger's
+    update returns them), which saves reading them again; without it they are read.
+    """
+    if totals is None:
+        mp = await MemberPoints.get(user_id=user_id)
+        totals = {"lifetime": mp.lifetime, "tier": mp.tier, "tier_locked": mp.tier_locked}
+    if totals["tier_locked"]:
         return
     tiers = await all_tiers()
-    target = earned_tier(tiers, mp.lifetime)
-    if rank(tiers, target.key) > rank(tiers, mp.tier):
-        await _change(mp, tiers, target, cause=cause, actor_id=actor_id, promoted=True)
+    target = earned_tier(tiers, totals["lifetime"])
+    if rank(tiers, target.key) > rank(tiers, totals["tier"]):
+        current = MemberPoints(user_id=user_id, tier=totals["tier"])
+        await _change(current, tiers, target, cause=cause, actor_id=actor_id, promoted=True)
 
 
 async def tier_of(user: User | None) -> str | None:

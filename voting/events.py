@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from portal.events import Event
 
@@ -14,6 +14,9 @@ class VoteCast(Event):
     idea_id: int
     voter_id: int
     author_id: int
+    # Whether the voter's address is confirmed, as the service knew it (None: not said, so a
+    # listener that cares reads it). Not part of the event's identity.
+    voter_verified: bool | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

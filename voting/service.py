@@ -3,6 +3,10 @@
 The database keeps the rules that matter under concurrency: a unique index makes a second vote by
 the same member impossible, and the counter moves with an atomic `UPDATE ... SET n = n + 1` in the
 transaction that inserted or deleted the vote row, decided by whether that row was written.
+
+Casting and removing run a thousand times a second, so they speak plain SQL (`portal.sql`): the
+vote is `INSERT ... ON CONFLICT DO NOTHING RETURNING id` (no savepoint, no exception), and the
+counter's `UPDATE ... RETURNING vote_count` gives the answer without reading the idea again.
 """
 
 from __future__ import annotations
@@ -11,15 +15,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from tortoise.exceptions import IntegrityError
-from tortoise.expressions import F
 from tortoise.functions import Count
 from tortoise.transactions import in_transaction
 
-from ideas import ranking
-from ideas.models import Board, Idea
+from ideas import catalog, ranking
+from ideas.models import Board, Idea, Status
+from ideas.policy import prepare_access
 from ideas.service import visible_idea
-from portal import accounts, audit, events, permissions
+from ideas.visibility import idea_visible
+from portal import accounts, audit, events, permissions, sql
+from portal.cache import TTLCache
 from portal.errors import Conflict, Errors, Forbidden, Invalid, NotFound, Unauthorized
 from portal.models import User
 from voting.events import VoteCast, VoteRemoved
@@ -35,6 +40,20 @@ class VoteState:
     priority: str | None = None
 
 
+@dataclass(frozen=True)
+class Target:
+    """What a vote needs of its idea: one narrow row, with its board and status from the catalogue."""
+
+    id: int
+    board_id: int
+    author_id: int
+    hidden_at: Any
+    merged_into_id: int | None
+    comments_locked: bool
+    board: Board
+    status: Status
+
+
 def now() -> datetime:
     return datetime.now(UTC)
 
@@ -47,7 +66,7 @@ def check_priority(priority: Any) -> str | None:
     return str(priority)
 
 
-async def _open_for_votes(idea: Idea) -> None:
+async def _open_for_votes(idea: Idea | Target) -> None:
     if idea.merged_into_id is not None:
         raise Conflict(f"This idea was merged into #{idea.merged_into_id}; vote there.")
     if idea.status.is_closed:
@@ -56,13 +75,56 @@ async def _open_for_votes(idea: Idea) -> None:
         raise Conflict("This idea is locked and takes no new votes.")
 
 
-async def _count(idea_id: int) -> int:
-    return (await Idea.filter(id=idea_id).values_list("vote_count", flat=True))[0]
+_IDEA = (
+    "SELECT id, board_id, status_id, author_id, hidden_at, merged_into_id, comments_locked"
+    " FROM ideas WHERE id = $1"
+)
+
+
+async def target(actor: User | None, idea_id: int) -> Target:
+    """The idea to vote on, if `actor` may see it (`ideas.visibility.idea_visible`); 404 otherwise."""
+    rows = await sql.fetch(_IDEA, idea_id)
+    if not rows:
+        raise NotFound("There is no such idea.")
+    row = rows[0]
+    board = next((b for b in await catalog.boards() if b.id == row["board_id"]), None)
+    status = next((s for s in await catalog.statuses() if s.key == row["status_id"]), None)
+    if board is None or status is None:  # made after the catalogue was read: the models know
+        idea = await visible_idea(actor, idea_id)
+        board, status = idea.board, idea.status
+    elif board.visibility != "public":
+        await prepare_access(actor)  # who sees a non-public board may depend on the member's tier
+    found = Target(
+        id=row["id"],
+        board_id=row["board_id"],
+        author_id=row["author_id"],
+        hidden_at=row["hidden_at"],
+        merged_into_id=row["merged_into_id"],
+        comments_locked=bool(row["comments_locked"]),
+        board=board,
+        status=status,
+    )
+    if not idea_visible(actor, found, board):  # type: ignore[arg-type]
+        raise NotFound("There is no such idea.")
+    return found
+
+
+# Budgets change a few times a year and every vote asks: board id -> votes per member, in memory,
+# cleared in every process when one is set (a shared cache, see `portal.cache`).
+_budgets = TTLCache(300, name="voting.budgets")
+
+
+async def budgets() -> dict[int, int]:
+    return await _budgets.get_or_compute("all", _load_budgets)  # type: ignore[no-any-return]
+
+
+async def _load_budgets() -> dict[int, int]:
+    return dict(await BoardVoteBudget.all().values_list("board_id", "votes_per_member"))
 
 
 async def votes_left(user: User, board_id: int) -> int | None:
     """Votes a member may still cast on a board with a budget (None: no budget)."""
-    budget = await BoardVoteBudget.get_or_none(board_id=board_id)
+    budget = (await budgets()).get(board_id)
     if budget is None:
         return None
     # A vote comes back when its idea closes or is merged: only open ideas count.
@@ -72,7 +134,29 @@ async def votes_left(user: User, board_id: int) -> int | None:
         idea__merged_into_id=None,
         idea__status__is_closed=False,
     ).count()
-    return max(0, budget.votes_per_member - used)
+    return max(0, budget - used)
+
+
+_INSERT_VOTE = (
+    "INSERT INTO votes (idea_id, user_id, priority, on_behalf_by_id, source_note, created_at)"
+    " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (idea_id, user_id) DO NOTHING RETURNING id"
+)
+_COUNT_UP = (
+    "UPDATE ideas SET vote_count = vote_count + 1, trending_score = trending_score + $2"
+    " WHERE id = $1 RETURNING vote_count"
+)
+_COUNT_DOWN = (
+    "UPDATE ideas SET vote_count = vote_count - 1, trending_score = trending_score - $2"
+    " WHERE id = $1 RETURNING vote_count"
+)
+_SET_PRIORITY = "UPDATE votes SET priority = $3 WHERE idea_id = $1 AND user_id = $2"
+_STATE = (
+    "SELECT i.vote_count, v.id AS vote_id, v.priority FROM ideas i"
+    " LEFT JOIN votes v ON v.idea_id = i.id AND v.user_id = $2 WHERE i.id = $1"
+)
+_DELETE_VOTE = "DELETE FROM votes WHERE idea_id = $1 AND user_id = $2 RETURNING id, created_at"
+_COUNT = "SELECT vote_count FROM ideas WHERE id = $1"
+_created_at = Vote._meta.fields_map["created_at"]
 
 
 async def cast_vote(
@@ -84,70 +168,68 @@ async def cast_vote(
     note: str = "",
 ) -> VoteState:
     """Votes for an idea (idempotent: a second vote changes only the priority)."""
-    idea = await visible_idea(actor, idea_id)
-    priority = check_priority(priority)
-    if voter is None:
-        # Say why an unverified member may not vote (the policy alone would answer a bare 403).
-        if permissions.is_active(actor) and actor.email_verified_at is None:  # type: ignore[union-attr]
-            raise Forbidden("Confirm your e-mail address to vote.")
-        permissions.require(actor, "vote.cast", idea)
-        voter = actor
-    assert voter is not None
-    await _open_for_votes(idea)
-    at = now()
+    # One transaction from the first read: one connection taken from the pool, not two.
     async with in_transaction():
-        if await BoardVoteBudget.exists(board_id=idea.board_id):
+        idea = await target(actor, idea_id)
+        priority = check_priority(priority)
+        if voter is None:
+            # Say why an unverified member may not vote (the policy alone would answer a bare 403).
+            if permissions.is_active(actor) and actor.email_verified_at is None:  # type: ignore[union-attr]
+                raise Forbidden("Confirm your e-mail address to vote.")
+            permissions.require(actor, "vote.cast", idea)
+            voter = actor
+        assert voter is not None
+        await _open_for_votes(idea)
+        at = now()
+        if idea.board_id in await budgets():
             # Serialise this member's votes so two at once cannot both take the last one.
             await User.filter(id=voter.id).select_for_update().first()
             existing = await Vote.exists(idea_id=idea.id, user_id=voter.id)
             left = await votes_left(voter, idea.board_id)
             if not existing and left == 0:
                 raise Conflict("You have used all your votes on this board; remove one to vote here.")
-        try:
-            async with in_transaction():  # savepoint: a duplicate must not abort the transaction
-                vote = await Vote.create(
-                    idea_id=idea.id,
-                    user_id=voter.id,
-                    priority=priority,
-                    on_behalf_by_id=actor.id if actor is not None and voter.id != actor.id else None,
-                    source_note=note,
-                    created_at=at,
-                )
-        except IntegrityError:
-            if priority is not None:
-                await Vote.filter(idea_id=idea.id, user_id=voter.id).update(priority=priority)
-        else:
-            await Idea.filter(id=idea.id).update(
-                vote_count=F("vote_count") + 1,
-                trending_score=F("trending_score") + ranking.weight("vote", at),
-            )
+        on_behalf_by = actor.id if actor is not None and voter.id != actor.id else None
+        inserted = await sql.fetch(_INSERT_VOTE, idea.id, voter.id, priority, on_behalf_by, note, at)
+        if inserted:
+            [row] = await sql.fetch(_COUNT_UP, idea.id, ranking.weight("vote", at))
             await events.emit(
-                VoteCast(vote_id=vote.id, idea_id=idea.id, voter_id=voter.id, author_id=idea.author_id)
+                VoteCast(
+                    vote_id=inserted[0]["id"],
+                    idea_id=idea.id,
+                    voter_id=voter.id,
+                    author_id=idea.author_id,
+                    voter_verified=voter.email_verified_at is not None,
+                )
             )
-        current = await Vote.filter(idea_id=idea.id, user_id=voter.id).values_list("priority", flat=True)
-        return VoteState(True, await _count(idea.id), current[0] if current else priority)
+            return VoteState(True, row["vote_count"], priority)
+        # Voted already: only the priority may change.
+        if priority is not None:
+            await sql.fetch(_SET_PRIORITY, idea.id, voter.id, priority)
+        [state] = await sql.fetch(_STATE, idea.id, voter.id)
+        return VoteState(True, state["vote_count"], state["priority"] if state["vote_id"] else priority)
 
 
 async def remove_vote(*, actor: User | None, idea_id: int) -> VoteState:
     """Takes a vote back (idempotent: removing a vote that is not there changes nothing)."""
-    idea = await visible_idea(actor, idea_id)
-    if actor is None:
-        raise Unauthorized("Please sign in to do that.")
     async with in_transaction():
-        await _delete_vote(idea_id=idea.id, user_id=actor.id, author_id=idea.author_id)
-        return VoteState(False, await _count(idea.id))
+        idea = await target(actor, idea_id)
+        if actor is None:
+            raise Unauthorized("Please sign in to do that.")
+        count = await _delete_vote(idea_id=idea.id, user_id=actor.id, author_id=idea.author_id)
+        if count is None:
+            count = (await sql.fetch(_COUNT, idea.id))[0]["vote_count"]
+        return VoteState(False, count)
 
 
-async def _delete_vote(*, idea_id: int, user_id: int, author_id: int) -> bool:
-    vote = await Vote.filter(idea_id=idea_id, user_id=user_id).select_for_update().first()
-    if vote is None or not await Vote.filter(id=vote.id).delete():
-        return False
-    await Idea.filter(id=idea_id).update(
-        vote_count=F("vote_count") - 1,
-        trending_score=F("trending_score") - ranking.weight("vote", vote.created_at),
-    )
-    await events.emit(VoteRemoved(vote_id=vote.id, idea_id=idea_id, voter_id=user_id, author_id=author_id))
-    return True
+async def _delete_vote(*, idea_id: int, user_id: int, author_id: int) -> int | None:
+    """Deletes the member's vote; the idea's new count, or None when there was no vote."""
+    deleted = await sql.fetch(_DELETE_VOTE, idea_id, user_id)
+    if not deleted:
+        return None
+    vote_id, created_at = deleted[0]["id"], _created_at.to_python_value(deleted[0]["created_at"])
+    [row] = await sql.fetch(_COUNT_DOWN, idea_id, ranking.weight("vote", created_at))
+    await events.emit(VoteRemoved(vote_id=vote_id, idea_id=idea_id, voter_id=user_id, author_id=author_id))
+    return int(row["vote_count"])
 
 
 async def vote_on_behalf(
@@ -250,5 +332,6 @@ async def set_budget(*, actor: User | None, board_id: int, votes_per_member: int
         await BoardVoteBudget.filter(board_id=board_id).delete()
         if value is not None:
             await BoardVoteBudget.create(board_id=board_id, votes_per_member=value)
+        await _budgets.invalidate()
         await audit.record(actor, "board.vote_budget", kind="board", object_id=board_id, votes=value)
     return value
