@@ -29,9 +29,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+from tortoise.signals import post_delete, post_save
 from tortoise.transactions import in_transaction
 
 from portal import audit, outbox, permissions
+from portal.cache import TTLCache
 from portal.errors import Errors, NotFound
 from portal.events import Event, listen_all
 from portal.models import WEBHOOK_EVENTS, OutboxMessage, User, Webhook, WebhookAttempt
@@ -122,12 +124,40 @@ def _key(hook_id: int, cause: str) -> str:
     return f"{CHANNEL}:{hook_id}:{cause}"
 
 
+# Every event asks which webhooks want it, and webhooks change rarely: the active ones are kept in
+# memory (a shared cache: cleared in every process when one is saved or deleted, see portal.cache).
+_active = TTLCache(300, name="portal.webhooks")
+
+
+async def _active_hooks() -> list[Webhook]:
+    """The active webhooks. Shared between events: never modify what this returns."""
+    return await _active.get_or_compute("active", _load_active)  # type: ignore[no-any-return]
+
+
+async def _load_active() -> list[Webhook]:
+    return await Webhook.filter(active=True).order_by("id")
+
+
+async def _changed() -> None:
+    await _active.invalidate()
+
+
+@post_save(Webhook)
+async def _saved(_sender: Any, _instance: Any, _created: bool, _using_db: Any, _fields: Any) -> None:
+    await _changed()
+
+
+@post_delete(Webhook)
+async def _deleted(_sender: Any, _instance: Any, _using_db: Any) -> None:
+    await _changed()
+
+
 async def _on_event(event: Event) -> None:
     """Queues the event for every webhook that wants it (runs inside the event's transaction)."""
     builder = _builders.get(event.name)
     if builder is None:
         return
-    hooks = [h for h in await Webhook.filter(active=True) if event.name in (h.events or [])]
+    hooks = [h for h in await _active_hooks() if event.name in (h.events or [])]
     if not hooks:
         return
     built = await builder(event)
@@ -275,6 +305,7 @@ async def update_webhook(
             secret=secret or hook.secret,
             description=description.strip()[:200],
         )
+        await _changed()  # a bulk update sends no signal
         await audit.record(
             actor, "webhook.update", kind="webhook", object_id=hook.id, url=url, secret_changed=bool(secret)
         )
