@@ -22,6 +22,7 @@ from limits.aio.strategies import MovingWindowRateLimiter
 from portal.errors import RateLimited
 
 SWEEP_SECONDS = 60.0
+_clock = time.monotonic  # tests replace it
 
 
 @lru_cache(maxsize=64)
@@ -35,11 +36,11 @@ class MemoryWindows:
     def __init__(self) -> None:
         self._hits: dict[tuple[str, str], deque[float]] = {}
         self._spans: dict[tuple[str, str], float] = {}
-        self._next_sweep = time.monotonic() + SWEEP_SECONDS
+        self._next_sweep = _clock() + SWEEP_SECONDS
 
     def hit(self, amount: int, seconds: float, limit: str, key: str) -> float | None:
         """Counts a hit; None when allowed, else the seconds until the window has room again."""
-        now = time.monotonic()
+        now = _clock()
         if now >= self._next_sweep:
             self._sweep(now)
         name = (limit, key)
