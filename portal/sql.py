@@ -50,11 +50,6 @@ def atomic() -> AbstractAsyncContextManager[Any]:
     return in_transaction()
 
 
-def for_update() -> str:
-    """` FOR UPDATE` on PostgreSQL; nothing on SQLite, where a transaction holds the whole database."""
-    return " FOR UPDATE" if is_postgres() else ""
-
-
 async def fetch(statement: str, *values: Any) -> list[dict[str, Any]]:
     """Runs one statement (a query, or a write with `RETURNING`) and returns its rows."""
     conn = connections.get("default")

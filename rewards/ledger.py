@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, time
+from functools import lru_cache
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
@@ -49,22 +50,58 @@ async def account(user_id: int, *, lock: bool = False) -> MemberPoints:
     return row
 
 
-_INSERT_ENTRY = (
-    "INSERT INTO point_entries (user_id, delta, kind, rule, reason, source_kind, source_id,"
-    " dedupe_key, reverses_id, actor_id, created_at)"
-    " SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11 WHERE {condition}"
-    " ON CONFLICT DO NOTHING RETURNING *"
+_COLUMNS = (
+    "user_id, delta, kind, rule, reason, source_kind, source_id, dedupe_key, reverses_id, actor_id,"
+    " created_at"
 )
-_ANYONE = _INSERT_ENTRY.format(condition="1 = 1")
-# Awards go only to members who are not banned (checked in the insert: no statement of its own).
-_ACTIVE = _INSERT_ENTRY.format(condition="EXISTS (SELECT 1 FROM users WHERE id = $1 AND banned_at IS NULL)")
+# Awards go only to members who are not banned: checked by the insert, not by a statement of its own.
+_ACTIVE = "EXISTS (SELECT 1 FROM users WHERE id = $1 AND banned_at IS NULL)"
+# Under a daily cap ($12), what the rule paid the member since midnight ($13) cuts the amount. The
+# caller holds the member's lock, so this statement sees every award that could compete.
+_PAID_TODAY = (
+    "(SELECT COALESCE(SUM(delta), 0) AS paid FROM point_entries"
+    " WHERE user_id = $1 AND rule = $4 AND kind = 'earn' AND created_at >= $13) AS today"
+)
 # Moves the cached totals, making them on a member's first entry; returns what tiers need.
-_ADD_TO_TOTALS = (
-    "INSERT INTO member_points (user_id, balance, lifetime) VALUES ($1, $2, $3)"
+_TOTALS = (
+    "INSERT INTO member_points (user_id, balance, lifetime) {source}"
     " ON CONFLICT (user_id) DO UPDATE SET balance = member_points.balance + excluded.balance,"
     " lifetime = member_points.lifetime + excluded.lifetime"
     " RETURNING lifetime, tier, tier_locked"
 )
+_ADD_TO_TOTALS = _TOTALS.format(source="VALUES ($1, $2, $3)")
+
+
+@lru_cache(maxsize=16)
+def _entry_sql(*, capped: bool, active_only: bool) -> str:
+    """Inserts one entry unless its keys are taken (or the member is banned, or the cap is reached):
+    `$1..$11` are the columns of `_COLUMNS`, `$12` and `$13` the cap and midnight when `capped`."""
+    delta, source, conditions = "$2", "", []
+    if capped:
+        delta, source = "CASE WHEN $12 - paid < $2 THEN $12 - paid ELSE $2 END", f" FROM {_PAID_TODAY}"
+        conditions.append("paid < $12")
+    if active_only:
+        conditions.append(_ACTIVE)
+    return (
+        f"INSERT INTO point_entries ({_COLUMNS})"
+        f" SELECT $1, {delta}, $3, $4, $5, $6, $7, $8, $9, $10, $11{source}"
+        f" WHERE {' AND '.join(conditions) or '1 = 1'} ON CONFLICT DO NOTHING RETURNING *"
+    )
+
+
+def _with_totals(entry_sql: str, *, counts_lifetime: bool) -> str:
+    """PostgreSQL: the entry and the totals in one statement (one round trip, not two)."""
+    lifetime = "delta" if counts_lifetime else "0"
+    totals = _TOTALS.format(source=f"SELECT user_id, delta, {lifetime} FROM e")  # noqa: S608
+    return (
+        f"WITH e AS ({entry_sql}), t AS ({totals}) SELECT e.*, t.lifetime AS totals_lifetime,"  # noqa: S608
+        " t.tier AS totals_tier, t.tier_locked AS totals_tier_locked FROM e, t"
+    )
+
+
+@lru_cache(maxsize=32)
+def _entry_and_totals_sql(*, capped: bool, active_only: bool, counts_lifetime: bool) -> str:
+    return _with_totals(_entry_sql(capped=capped, active_only=active_only), counts_lifetime=counts_lifetime)
 
 
 async def _record(
@@ -81,30 +118,35 @@ async def _record(
     actor_id: int | None = None,
     counts_lifetime: bool,
     active_only: bool = False,
+    daily_cap: int = 0,
 ) -> tuple[PointEntry, dict[str, Any]] | None:
     """Writes one entry and moves the cached totals: the entry and the new totals, or None when
-    the entry exists already (its `dedupe_key` is taken) or, with `active_only`, the member is banned.
+    the entry exists already (its `dedupe_key` is taken), with `active_only` when the member is
+    banned, and with a `daily_cap` when the rule paid that much today (else the entry is cut to it).
 
-    Two statements and no savepoint: the unique keys are handled by `ON CONFLICT DO NOTHING`.
+    One statement on PostgreSQL, two on SQLite, and no savepoint: the unique keys are handled by
+    `ON CONFLICT DO NOTHING`. A `daily_cap` needs the caller to hold the member's lock.
     """
-    rows = await sql.fetch(
-        _ACTIVE if active_only else _ANYONE,
-        user_id,
-        delta,
-        kind,
-        rule,
-        reason[:300],
-        source_kind,
-        source_id,
-        dedupe_key,
-        reverses_id,
-        actor_id,
-        now(),
-    )
+    values: list[Any] = [user_id, delta, kind, rule, reason[:300], source_kind, source_id, dedupe_key]
+    values += [reverses_id, actor_id, now()]
+    capped = daily_cap > 0
+    if capped:
+        values += [daily_cap, datetime.combine(values[-1].date(), time.min, tzinfo=UTC)]
+    if sql.is_postgres():
+        both = _entry_and_totals_sql(capped=capped, active_only=active_only, counts_lifetime=counts_lifetime)
+        rows = await sql.fetch(both, *values)
+        if not rows:
+            return None
+        row = rows[0]
+        totals = {"lifetime": row["totals_lifetime"], "tier": row["totals_tier"]}
+        totals["tier_locked"] = row["totals_tier_locked"]
+        return sql.as_model(PointEntry, row), totals
+    rows = await sql.fetch(_entry_sql(capped=capped, active_only=active_only), *values)
     if not rows:
         return None
-    totals = await _add_to_totals(user_id, delta, delta if counts_lifetime else 0)
-    return sql.as_model(PointEntry, rows[0]), totals
+    entry = sql.as_model(PointEntry, rows[0])
+    totals = await _add_to_totals(user_id, entry.delta, entry.delta if counts_lifetime else 0)
+    return entry, totals
 
 
 async def _add_to_totals(user_id: int, balance: int, lifetime: int) -> dict[str, Any]:
@@ -134,16 +176,13 @@ def forget_rules() -> None:
     _rules.clear()
 
 
-_LOCK_TOTALS = "SELECT user_id FROM member_points WHERE user_id = $1"
-_PAID_TODAY = (
-    "SELECT COALESCE(SUM(delta), 0) AS paid FROM point_entries"
-    " WHERE user_id = $1 AND rule = $2 AND kind = 'earn' AND created_at >= $3"
-)
+_LOCK_TOTALS = "SELECT user_id FROM member_points WHERE user_id = $1 FOR UPDATE"
 
 
 async def _lock_earner(user_id: int) -> bool:
-    """Locks the member's totals (made on first use); False when the member may not earn."""
-    if await sql.fetch(_LOCK_TOTALS + sql.for_update(), user_id):
+    """Serialises this member's awards (PostgreSQL: locks the totals, made on first use); False
+    when the member may not earn. SQLite runs one transaction at a time: nothing to do there."""
+    if not sql.is_postgres() or await sql.fetch(_LOCK_TOTALS, user_id):
         return True  # a banned member is refused by the entry's insert
     user = await User.get_or_none(id=user_id)
     if user is None or user.banned_at is not None:
@@ -165,7 +204,7 @@ async def award(
     """Pays a rule to a member once per (rule, source, member), within the rule's daily cap.
 
     Banned members earn nothing. A rule with a cap locks the member's totals first, so two awards at
-    once cannot both pay past it; without a cap the award is two statements.
+    once cannot both pay past it (the entry's insert reads what was paid today and cuts the amount).
     """
     rule = await cached_rule(rule_key)
     if rule is None or not rule.enabled:
@@ -174,14 +213,8 @@ async def award(
     if amount <= 0:
         return None
     async with sql.atomic():
-        if rule.daily_cap > 0:
-            if not await _lock_earner(user_id):
-                return None
-            start = datetime.combine(now().date(), time.min, tzinfo=UTC)
-            [today] = await sql.fetch(_PAID_TODAY, user_id, rule_key, start)
-            amount = min(amount, rule.daily_cap - int(today["paid"]))
-            if amount <= 0:
-                return None
+        if rule.daily_cap > 0 and not await _lock_earner(user_id):
+            return None
         written = await _record(
             user_id=user_id,
             delta=amount,
@@ -193,11 +226,12 @@ async def award(
             source_id=source_id,
             counts_lifetime=True,
             active_only=True,
+            daily_cap=rule.daily_cap,
         )
         if written is None:
             return None
         entry, totals = written
-        await tiers.promote_if_due(user_id, cause=f"{rule.name} (+{amount})", totals=totals)
+        await tiers.promote_if_due(user_id, cause=f"{rule.name} (+{entry.delta})", totals=totals)
         return entry
 
 
@@ -222,18 +256,21 @@ async def reverse(entry: PointEntry, *, reason: str, actor_id: int | None = None
 
 
 _REVERSE_EARNING = (
-    "INSERT INTO point_entries (user_id, delta, kind, rule, reason, source_kind, source_id,"
-    " dedupe_key, reverses_id, actor_id, created_at)"
+    f"INSERT INTO point_entries ({_COLUMNS})"  # noqa: S608 - constants only
     " SELECT user_id, -delta, 'reversal', rule, $2, source_kind, source_id, 'reverse:' || id, id,"
     " NULL, $3 FROM point_entries WHERE dedupe_key = $1 AND kind = 'earn' AND delta <> 0"
     " ON CONFLICT DO NOTHING RETURNING *"
 )
+_REVERSE_EARNING_WITH_TOTALS = _with_totals(_REVERSE_EARNING, counts_lifetime=True)
 
 
 async def reverse_earning(dedupe_key: str, *, reason: str) -> PointEntry | None:
-    """`reverse` of the earning with this key, if there is one: found and reversed in one statement
-    (plus the totals), since a vote taken back asks this as often as votes are cast."""
+    """`reverse` of the earning with this key, if there is one: found and reversed by one INSERT ...
+    SELECT (with the totals on PostgreSQL), since a vote taken back asks this as often as votes are cast."""
     async with sql.atomic():
+        if sql.is_postgres():
+            rows = await sql.fetch(_REVERSE_EARNING_WITH_TOTALS, dedupe_key, reason[:300], now())
+            return sql.as_model(PointEntry, rows[0]) if rows else None
         rows = await sql.fetch(_REVERSE_EARNING, dedupe_key, reason[:300], now())
         if not rows:
             return None  # never paid, or reversed already

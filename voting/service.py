@@ -149,6 +149,12 @@ _COUNT_DOWN = (
     "UPDATE ideas SET vote_count = vote_count - 1, trending_score = trending_score - $2"
     " WHERE id = $1 RETURNING vote_count"
 )
+# PostgreSQL takes both in one round trip: the counter moves only when the vote row was written.
+_INSERT_AND_COUNT_UP = (
+    f"WITH v AS ({_INSERT_VOTE}) UPDATE ideas"  # noqa: S608 - constants only
+    " SET vote_count = vote_count + 1, trending_score = trending_score + $7"
+    " FROM v WHERE ideas.id = $1 RETURNING ideas.vote_count, v.id"
+)
 _SET_PRIORITY = "UPDATE votes SET priority = $3 WHERE idea_id = $1 AND user_id = $2"
 _STATE = (
     "SELECT i.vote_count, v.id AS vote_id, v.priority FROM ideas i"
@@ -189,24 +195,40 @@ async def cast_vote(
             if not existing and left == 0:
                 raise Conflict("You have used all your votes on this board; remove one to vote here.")
         on_behalf_by = actor.id if actor is not None and voter.id != actor.id else None
-        inserted = await sql.fetch(_INSERT_VOTE, idea.id, voter.id, priority, on_behalf_by, note, at)
-        if inserted:
-            [row] = await sql.fetch(_COUNT_UP, idea.id, ranking.weight("vote", at))
+        cast = await _insert_vote(idea.id, voter.id, priority, on_behalf_by, note, at)
+        if cast is not None:
+            vote_id, vote_count = cast
             await events.emit(
                 VoteCast(
-                    vote_id=inserted[0]["id"],
+                    vote_id=vote_id,
                     idea_id=idea.id,
                     voter_id=voter.id,
                     author_id=idea.author_id,
                     voter_verified=voter.email_verified_at is not None,
                 )
             )
-            return VoteState(True, row["vote_count"], priority)
+            return VoteState(True, vote_count, priority)
         # Voted already: only the priority may change.
         if priority is not None:
             await sql.fetch(_SET_PRIORITY, idea.id, voter.id, priority)
         [state] = await sql.fetch(_STATE, idea.id, voter.id)
         return VoteState(True, state["vote_count"], state["priority"] if state["vote_id"] else priority)
+
+
+async def _insert_vote(
+    idea_id: int, user_id: int, priority: str | None, on_behalf_by: int | None, note: str, at: datetime
+) -> tuple[int, int] | None:
+    """Writes the vote row and moves the counter: (vote id, new count), or None if voted already."""
+    weight = ranking.weight("vote", at)
+    if sql.is_postgres():
+        values = (idea_id, user_id, priority, on_behalf_by, note, at, weight)
+        rows = await sql.fetch(_INSERT_AND_COUNT_UP, *values)
+        return (rows[0]["id"], rows[0]["vote_count"]) if rows else None
+    inserted = await sql.fetch(_INSERT_VOTE, idea_id, user_id, priority, on_behalf_by, note, at)
+    if not inserted:
+        return None
+    [row] = await sql.fetch(_COUNT_UP, idea_id, weight)
+    return inserted[0]["id"], row["vote_count"]
 
 
 async def remove_vote(*, actor: User | None, idea_id: int) -> VoteState:

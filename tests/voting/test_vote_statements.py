@@ -19,36 +19,37 @@ from tests.conftest import QueryCounter
 from tests.factories import make_user
 from tests.voting.helpers import api_client, make_board, make_idea, token_for
 
-CAST = [
-    "SELECT u.* FROM api_tokens",  # who is asking (token and owner in one join)
-    "SELECT id, board_id, status_id",  # the idea, narrow (board and status from the catalogue)
-    "INSERT INTO votes",  # ... ON CONFLICT DO NOTHING RETURNING id
-    "UPDATE ideas SET vote_count = vote_count + 1",  # ... RETURNING vote_count
-    "SELECT user_id FROM member_points",  # the author's totals locked: the rule has a daily cap
-    "SELECT COALESCE(SUM(delta), 0)",  # paid today under that rule
-    "INSERT INTO point_entries",  # the point, unless the author is banned or it was paid already
-    "INSERT INTO member_points",  # ... ON CONFLICT DO UPDATE: the totals, returned for tiers
-]
-CAST_AGAIN = [
-    "SELECT u.* FROM api_tokens",
-    "SELECT id, board_id, status_id",
-    "INSERT INTO votes",  # writes nothing: voted already
-    "SELECT i.vote_count, v.id",  # the count and the vote's priority
-]
-REMOVE = [
-    "SELECT u.* FROM api_tokens",
-    "SELECT id, board_id, status_id",
-    "DELETE FROM votes",  # ... RETURNING id, created_at
-    "UPDATE ideas SET vote_count = vote_count - 1",  # ... RETURNING vote_count
-    "INSERT INTO point_entries",  # the reversal, found and written in one INSERT ... SELECT
-    "INSERT INTO member_points",
-]
-REMOVE_AGAIN = [
-    "SELECT u.* FROM api_tokens",
-    "SELECT id, board_id, status_id",
-    "DELETE FROM votes",  # deletes nothing
-    "SELECT vote_count FROM ideas",
-]
+WHO = "SELECT u.* FROM api_tokens"  # who is asking (token and owner in one join)
+IDEA = "SELECT id, board_id, status_id"  # the idea, narrow (board and status from the catalogue)
+# The vote row (INSERT ... ON CONFLICT DO NOTHING RETURNING id) and the counter (UPDATE ...
+# RETURNING vote_count): one statement on PostgreSQL (a WITH), two on SQLite.
+VOTE = {
+    "postgres": ["WITH v AS (INSERT INTO votes"],
+    "sqlite": ["INSERT INTO votes", "UPDATE ideas SET vote_count = vote_count + 1"],
+}
+# The author's point: the entry (refused to a banned author, cut to the rule's daily cap by what
+# was paid today) and the totals, returned for tiers. PostgreSQL first locks the author's totals
+# (so two awards at once cannot both pass the cap), then writes both in one statement.
+PAY = {
+    "postgres": ["SELECT user_id FROM member_points", "WITH e AS (INSERT INTO point_entries"],
+    "sqlite": ["INSERT INTO point_entries", "INSERT INTO member_points"],
+}
+UNPAY = {  # the reversal, found and written by one INSERT ... SELECT, and the totals
+    "postgres": ["WITH e AS (INSERT INTO point_entries"],
+    "sqlite": ["INSERT INTO point_entries", "INSERT INTO member_points"],
+}
+UNVOTE = ["DELETE FROM votes", "UPDATE ideas SET vote_count = vote_count - 1"]  # both RETURNING
+
+
+def expected(backend: str) -> dict[str, list[str]]:
+    return {
+        "cast": [WHO, IDEA, *VOTE[backend], *PAY[backend]],
+        "cast again": [WHO, IDEA, VOTE[backend][0], "SELECT i.vote_count, v.id"],  # count and priority
+        "remove": [WHO, IDEA, *UNVOTE, *UNPAY[backend]],
+        "remove again": [WHO, IDEA, UNVOTE[0], "SELECT vote_count FROM ideas"],
+        "cast own": [WHO, IDEA, *VOTE[backend]],
+        "remove own": [WHO, IDEA, *UNVOTE],
+    }
 
 
 @pytest.fixture
@@ -69,7 +70,7 @@ def assert_statements(counter: QueryCounter, expected: list[str]) -> None:
 
 
 async def test_a_vote_and_its_reversal_cost_a_fixed_few_statements(
-    http: httpx.AsyncClient, count_queries: QueryCounter
+    http: httpx.AsyncClient, count_queries: QueryCounter, backend: str
 ) -> None:
     board = await make_board()
     author = await make_user()
@@ -80,17 +81,17 @@ async def test_a_vote_and_its_reversal_cost_a_fixed_few_statements(
     assert (await http.put(f"/api/v1/ideas/{warm.id}/vote", headers=auth)).status_code == 200
 
     url = f"/api/v1/ideas/{idea.id}/vote"
-    for method, expected, answer in (
-        ("PUT", CAST, {"voted": True, "vote_count": 1, "priority": None}),
-        ("PUT", CAST_AGAIN, {"voted": True, "vote_count": 1, "priority": None}),
-        ("DELETE", REMOVE, {"voted": False, "vote_count": 0, "priority": None}),
-        ("DELETE", REMOVE_AGAIN, {"voted": False, "vote_count": 0, "priority": None}),
+    for method, step, answer in (
+        ("PUT", "cast", {"voted": True, "vote_count": 1, "priority": None}),
+        ("PUT", "cast again", {"voted": True, "vote_count": 1, "priority": None}),
+        ("DELETE", "remove", {"voted": False, "vote_count": 0, "priority": None}),
+        ("DELETE", "remove again", {"voted": False, "vote_count": 0, "priority": None}),
     ):
         count_queries.queries.clear()
         response = await http.request(method, url, headers=auth, json={} if method == "PUT" else None)
         assert response.status_code == 200, response.text
         assert response.json() == answer
-        assert_statements(count_queries, expected)
+        assert_statements(count_queries, expected(backend)[step])
 
     # What those statements did: one point paid for the vote, and taken back with it.
     assert await PointEntry.filter(user_id=author.id, source_id=idea.id).values_list("delta", flat=True) in (
@@ -102,7 +103,7 @@ async def test_a_vote_and_its_reversal_cost_a_fixed_few_statements(
 
 
 async def test_a_vote_by_the_author_pays_nothing_and_costs_no_ledger_statement(
-    http: httpx.AsyncClient, count_queries: QueryCounter
+    http: httpx.AsyncClient, count_queries: QueryCounter, backend: str
 ) -> None:
     author = await make_user()
     warm, idea = await make_idea(author=author), await make_idea(author=author)
@@ -110,8 +111,8 @@ async def test_a_vote_by_the_author_pays_nothing_and_costs_no_ledger_statement(
     assert (await http.put(f"/api/v1/ideas/{warm.id}/vote", headers=auth)).status_code == 200
     count_queries.queries.clear()
     assert (await http.put(f"/api/v1/ideas/{idea.id}/vote", headers=auth)).status_code == 200
-    assert_statements(count_queries, CAST[:4])
+    assert_statements(count_queries, expected(backend)["cast own"])
     count_queries.queries.clear()
     assert (await http.delete(f"/api/v1/ideas/{idea.id}/vote", headers=auth)).status_code == 200
-    assert_statements(count_queries, REMOVE[:4])
+    assert_statements(count_queries, expected(backend)["remove own"])
     assert not await PointEntry.filter(user_id=author.id).exists()
