@@ -6,8 +6,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from ideas.policy import set_insider_access
+from portal import sql
 from portal.models import User
-from rewards.models import Claim, MemberPoints, Perk, Tier
+from rewards.models import Perk
+from rewards.tiers import all_tiers
 
 
 @dataclass(frozen=True)
@@ -23,18 +25,36 @@ async def load_access(user: User) -> Access:
     cached = user.__dict__.get("_rewards_access")
     if cached is not None:
         return cached
-    rows = await Tier.all().values_list("key", "name", "position")
-    ranks = {key: pos for key, _name, pos in rows}
-    for _key, name, pos in rows:  # a board may name its tier ("Insider", the default) instead of its key
-        ranks.setdefault(name.lower(), pos)
-    tier = await MemberPoints.filter(user_id=user.id).values_list("tier", flat=True)
-    tier_key = tier[0] if tier else "member"
-    boards = await Claim.filter(
-        user_id=user.id, status="admitted", perk__board_id__not_isnull=True
-    ).values_list("perk__board_id", flat=True)
-    access = Access(tier_key, ranks.get(tier_key, 0), ranks, frozenset(b for b in boards if b is not None))
+    ranks = await _ranks()
+    tier_key, boards = "member", set()
+    for row in await sql.fetch(_MEMBER_ACCESS, user.id):
+        if row["board_id"] is None:
+            tier_key = row["tier"]
+        else:
+            boards.add(row["board_id"])
+    access = Access(tier_key, ranks.get(tier_key, 0), ranks, frozenset(boards))
     user.__dict__["_rewards_access"] = access
     return access
+
+
+# The member's tier and the boards of the programs they were admitted to, in one statement.
+_MEMBER_ACCESS = (
+    "SELECT tier, NULL AS board_id FROM member_points WHERE user_id = $1"
+    " UNION ALL SELECT NULL, p.board_id FROM claims c JOIN perks p ON p.id = c.perk_id"
+    " WHERE c.user_id = $1 AND c.status = 'admitted' AND p.board_id IS NOT NULL"
+)
+
+
+async def _ranks() -> dict[str, int]:
+    """Tier key (and lower-cased name) -> position. Tiers' keys, names and order are set by
+    migrations, never at run time, so the tiers' cache (ten seconds) is safe to read them from."""
+    ranks: dict[str, int] = {}
+    rows = await all_tiers()
+    for tier in rows:
+        ranks[tier.key] = tier.position
+    for tier in rows:  # a board may name its tier ("Insider", the default) instead of its key
+        ranks.setdefault(tier.name.lower(), tier.position)
+    return ranks
 
 
 def forget_access(user: User) -> None:
