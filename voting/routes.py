@@ -11,6 +11,7 @@ from starlette.routing import BaseRoute, Route
 
 from ideas.models import Idea
 from ideas.service import idea_url, visible_idea
+from portal import permissions
 from portal.errors import Invalid
 from portal.templating import flash, is_htmx, render
 from portal.web import back, form, see_other, user_of
@@ -31,7 +32,9 @@ async def _answer(request: Request, state: service.VoteState) -> Response:
         [idea] = await Idea.filter(id=_id(request)).values(
             "id", "status__is_closed", "comments_locked", "merged_into_id"
         )
-        idea |= (await decorate(user_of(request), [idea["id"]])).get(idea["id"], {})
+        user = user_of(request)
+        if permissions.can(user, "vote.see_voters"):  # for members it adds only what `state` says
+            idea |= (await decorate(user, [idea["id"]])).get(idea["id"], {})
         idea |= {"voted": state.voted, "vote_count": state.vote_count, "priority": state.priority}
         return render(request, "voting/_vote.html", {"idea": idea})
     return back(request, f"/ideas/{_id(request)}")
