@@ -41,6 +41,16 @@ async def status_map() -> dict[str, Status]:
     return await _catalog.get_or_compute("status_map", _status_map)  # type: ignore[no-any-return]
 
 
+async def lookup(board_id: int, status_key: str) -> tuple[Board, Status]:
+    """A board and a status by id and key, reloading once if either was made a moment ago in
+    another process (before its notice arrived here)."""
+    boards, statuses = await board_map(), await status_map()
+    if board_id not in boards or status_key not in statuses:
+        await changed()
+        boards, statuses = await board_map(), await status_map()
+    return boards[board_id], statuses[status_key]
+
+
 async def _board_map() -> dict[int, Board]:
     return {b.id: b for b in await boards()}
 

@@ -19,7 +19,7 @@ from tortoise import connections
 from tortoise.functions import Count
 
 from ideas import catalog, extensions, rows
-from ideas.models import Board, Comment, Follow, Idea, Status, StatusChange
+from ideas.models import Board, Idea, Status, StatusChange
 from ideas.service import visible_idea
 from ideas.visibility import visible_boards
 from portal import permissions
@@ -335,37 +335,18 @@ class IdeaView:
 
 
 async def idea_view(user: User | None, idea_id: int) -> IdeaView:
+    """Everything the idea page shows, in a fixed number of statements (each plain SQL)."""
     idea = await visible_idea(user, idea_id)
-    query = rows.Query()
-    query.add(f"i.id = {query.param(idea.id)}")
-    row = (await decorate(user, await rows.fetch(query)))[0]
+    row = (await decorate(user, [await rows.of_idea(idea)]))[0]
     history = await status_history(idea.id)
-    staff = permissions.can(user, "comment.internal")
-    comments_query = Comment.filter(idea_id=idea.id).order_by("created_at", "id")
-    if not staff:
-        comments_query = comments_query.filter(internal=False, hidden_at=None)
-    comments = await comments_query.values(
-        "id",
-        "parent_id",
-        "author_id",
-        "author__name",
-        "body_html",
-        "by_staff",
-        "internal",
-        "helpful_at",
-        "hidden_at",
-        "hidden_reason",
-        "merged_from_id",
-        "created_at",
-    )
+    comments = await visible_comments(user, idea.id)
     official = next((c for c in comments if c["id"] == idea.official_comment_id), None)
     threads = _thread(c for c in comments if c is not official)
-    following = user is not None and await Follow.exists(idea_id=idea.id, user_id=user.id)
-    follower_count = await Follow.filter(idea_id=idea.id).count()
-    duplicates = await (
-        Idea.filter(merged_into_id=idea.id)
-        .order_by("id")
-        .values("id", "title", "slug", "board_id", "hidden_at")
+    following, follower_count = await _follows(user, idea.id)
+    query = rows.Query()
+    query.add(f"merged_into_id = {query.param(idea.id)}")
+    duplicates = await rows.select(
+        "SELECT id, title, slug, board_id, hidden_at FROM ideas", query, order="id", datetimes=("hidden_at",)
     )
     if duplicates:
         # A duplicate keeps its own visibility: a hidden or private one must not show its title here.
@@ -374,8 +355,47 @@ async def idea_view(user: User | None, idea_id: int) -> IdeaView:
         duplicates = [
             d for d in duplicates if d["board_id"] in board_ids and (d["hidden_at"] is None or moderator)
         ]
-    statuses = await Status.all() if permissions.can(user, "idea.change_status", idea) else []
+    statuses = await catalog.statuses() if permissions.can(user, "idea.change_status", idea) else []
     return IdeaView(idea, row, history, threads, official, following, follower_count, duplicates, statuses)
+
+
+async def visible_comments(user: User | None, idea_id: int) -> list[dict[str, Any]]:
+    """The idea's comments this reader may see, oldest first.
+
+    Comments moved here by a merge keep the visibility of the idea they were written on: those of a
+    private, insider or hidden duplicate show only to whoever may see that duplicate.
+    """
+    staff = permissions.can(user, "comment.internal")
+    query = rows.Query()
+    query.add(f"c.idea_id = {query.param(idea_id)}")
+    if not staff:
+        query.add("c.internal = FALSE AND c.hidden_at IS NULL")
+    origin = query.one_of("m.board_id", [b.id for b in await visible_boards(user)] or [0])
+    if not permissions.can(user, "idea.moderate"):
+        origin += " AND m.hidden_at IS NULL"
+    query.add(f"(c.merged_from_id IS NULL OR ({origin}))")
+    return await rows.select(
+        "SELECT c.id, c.parent_id, c.author_id, u.name AS author__name, c.body_html, c.by_staff, "
+        "c.internal, c.helpful_at, c.hidden_at, c.hidden_reason, c.merged_from_id, c.created_at "
+        "FROM comments c JOIN users u ON u.id = c.author_id LEFT JOIN ideas m ON m.id = c.merged_from_id",
+        query,
+        order="c.created_at, c.id",
+        datetimes=("helpful_at", "hidden_at", "created_at"),
+        booleans=("by_staff", "internal"),
+    )
+
+
+async def _follows(user: User | None, idea_id: int) -> tuple[bool, int]:
+    """Whether the reader follows the idea, and how many do (one statement)."""
+    query = rows.Query()
+    mine = query.param(user.id if user is not None else 0)
+    query.add(f"idea_id = {query.param(idea_id)}")
+    [found] = await rows.select(
+        f"SELECT COUNT(*) AS n, COALESCE(MAX(CASE WHEN user_id = {mine} THEN 1 ELSE 0 END), 0) AS mine "  # noqa: S608 - placeholders
+        "FROM follows",
+        query,
+    )
+    return bool(found["mine"]), int(found["n"])
 
 
 def _thread(comments: Any) -> list[dict[str, Any]]:
@@ -396,21 +416,21 @@ def _thread(comments: Any) -> list[dict[str, Any]]:
 
 
 async def status_history(idea_id: int) -> list[dict[str, Any]]:
-    return await (
-        StatusChange.filter(idea_id=idea_id)
-        .order_by("created_at", "id")
-        .values("id", "actor_id", "actor__name", "from_status", "to_status", "message_html", "created_at")
+    query = rows.Query()
+    query.add(f"s.idea_id = {query.param(idea_id)}")
+    return await rows.select(
+        "SELECT s.id, s.actor_id, u.name AS actor__name, s.from_status, s.to_status, s.message_html, "
+        "s.created_at FROM status_changes s LEFT JOIN users u ON u.id = s.actor_id",
+        query,
+        order="s.created_at, s.id",
+        datetimes=("created_at",),
     )
 
 
 async def comments_for_api(user: User | None, idea_id: int) -> list[dict[str, Any]]:
     idea = await visible_idea(user, idea_id)
-    query = Comment.filter(idea_id=idea.id).order_by("created_at", "id")
-    if not permissions.can(user, "comment.internal"):
-        query = query.filter(internal=False, hidden_at=None)
-    return await query.values(
-        "id", "parent_id", "author_id", "author__name", "body_html", "by_staff", "internal", "created_at"
-    )
+    keys = ("id", "parent_id", "author_id", "author__name", "body_html", "by_staff", "internal", "created_at")
+    return [{k: c[k] for k in keys} for c in await visible_comments(user, idea.id)]
 
 
 async def home(user: User | None) -> dict[str, Any]:

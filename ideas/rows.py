@@ -16,6 +16,7 @@ from typing import Any
 from tortoise import connections
 
 from ideas import catalog
+from ideas.models import Idea
 
 FIELDS = (
     "id",
@@ -47,6 +48,7 @@ _COLUMNS = (
     "i.merged_into_id, i.hidden_at, i.created_at, i.last_activity_at, i.updated_at"
 )
 _DATETIMES = ("hidden_at", "created_at", "last_activity_at", "updated_at")
+_MODEL_FIELDS = tuple(f for f in FIELDS if "__" not in f)
 
 
 class Query:
@@ -70,30 +72,63 @@ class Query:
         self.where.append(condition)
 
 
-async def fetch(
-    query: Query, *, order: str = "", extra: Iterable[str] = (), limit: int | None = None
+async def select(
+    head: str,
+    query: Query,
+    *,
+    order: str = "",
+    limit: int | None = None,
+    datetimes: Iterable[str] = (),
+    booleans: Iterable[str] = (),
 ) -> list[dict[str, Any]]:
-    """Rows of `ideas` (alias `i`) meeting `query`, with their author's name, board and status."""
-    columns = ", ".join((_COLUMNS, *(f"i.{c}" for c in extra)))
-    sql = f"SELECT {columns} FROM ideas i JOIN users u ON u.id = i.author_id"  # noqa: S608 - no user text
+    """Rows of `head` (a SELECT ... FROM ...) meeting `query`, with SQLite's text and integers
+    turned into the datetimes and booleans PostgreSQL gives."""
+    sql = head
     if query.where:
         sql += " WHERE " + " AND ".join(query.where)
     if order:
         sql += " ORDER BY " + order
     if limit is not None:
         sql += " LIMIT " + query.param(limit)
-    rows = await connections.get("default").execute_query_dict(sql, query.params)
-    return await complete(rows, sqlite=not query.postgres)
+    found = await connections.get("default").execute_query_dict(sql, query.params)
+    if not query.postgres:
+        for row in found:
+            for key in booleans:
+                row[key] = bool(row[key])
+            for key in datetimes:
+                if isinstance(row[key], str):
+                    row[key] = datetime.fromisoformat(row[key])
+    return found
 
 
-async def complete(rows: list[dict[str, Any]], *, sqlite: bool) -> list[dict[str, Any]]:
+async def fetch(query: Query, *, order: str = "", limit: int | None = None) -> list[dict[str, Any]]:
+    """Rows of `ideas` (alias `i`) meeting `query`, with their author's name, board and status."""
+    found = await select(
+        f"SELECT {_COLUMNS} FROM ideas i JOIN users u ON u.id = i.author_id",  # noqa: S608 - no user text
+        query,
+        order=order,
+        limit=limit,
+        datetimes=_DATETIMES,
+        booleans=("comments_locked",),
+    )
+    return await complete(found)
+
+
+async def of_idea(idea: Idea) -> dict[str, Any]:
+    """The row `fetch` would give for an idea already loaded with its author (no statement)."""
+    row = {key: getattr(idea, key) for key in _MODEL_FIELDS}
+    row["author__name"] = idea.author.name
+    return (await complete([row]))[0]
+
+
+async def complete(found: list[dict[str, Any]]) -> list[dict[str, Any]]:
     boards = await catalog.board_map()
     statuses = await catalog.status_map()
-    if any(r["board_id"] not in boards or r["status_id"] not in statuses for r in rows):
+    if any(r["board_id"] not in boards or r["status_id"] not in statuses for r in found):
         # Made a moment ago in another process, before its notice arrived here.
         await catalog.changed()
         boards, statuses = await catalog.board_map(), await catalog.status_map()
-    for row in rows:
+    for row in found:
         board = boards[row["board_id"]]
         status = statuses[row["status_id"]]
         row["board__slug"] = board.slug
@@ -101,9 +136,4 @@ async def complete(rows: list[dict[str, Any]], *, sqlite: bool) -> list[dict[str
         row["status__name"] = status.name
         row["status__color"] = status.color
         row["status__is_closed"] = status.is_closed
-        if sqlite:
-            row["comments_locked"] = bool(row["comments_locked"])
-            for key in _DATETIMES:
-                if isinstance(row.get(key), str):
-                    row[key] = datetime.fromisoformat(row[key])
-    return rows
+    return found

@@ -7,12 +7,14 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
+from functools import cache
 
+from tortoise import connections
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
 
-from ideas import ranking
+from ideas import catalog, ranking
 from ideas.events import IdeaMerged, IdeaPosted, IdeaStatusChanged
 from ideas.models import Board, Comment, Follow, Idea, IdeaRevision, IdeaTag, Status, StatusChange, Tag
 from ideas.policy import can_view_board, prepare_access
@@ -155,10 +157,26 @@ async def post_idea(
     return idea
 
 
+@cache
+def _get_idea_sql() -> str:
+    idea = ", ".join(f"i.{c}" for c in sorted(Idea._meta.db_fields))
+    author = ", ".join(f'u.{c} AS "author__{c}"' for c in sorted(User._meta.db_fields))
+    return f"SELECT {idea}, {author} FROM ideas i JOIN users u ON u.id = i.author_id WHERE i.id = "  # noqa: S608
+
+
 async def get_idea(idea_id: int) -> Idea:
-    idea = await Idea.get_or_none(id=idea_id).select_related("board", "status", "author")
-    if idea is None:
+    """The idea with its board, status and author loaded (one statement; board and status come
+    from the catalogue, shared between requests: never modify them through the idea)."""
+    conn = connections.get("default")
+    placeholder = "$1" if conn.capabilities.dialect == "postgres" else "?"
+    found = await conn.execute_query_dict(_get_idea_sql() + placeholder, [idea_id])
+    if not found:
         raise NotFound("There is no such idea.")
+    columns = found[0]
+    author = User._init_from_db(**{k[8:]: v for k, v in columns.items() if k.startswith("author__")})
+    idea = Idea._init_from_db(**{k: v for k, v in columns.items() if not k.startswith("author__")})
+    idea.author = author
+    idea.board, idea.status = await catalog.lookup(idea.board_id, idea.status_id)
     return idea
 
 
@@ -344,10 +362,24 @@ async def merge(*, actor: User | None, idea_id: int, into: int | str | None) -> 
         source_followers = await follower_ids(source.id)
         for user_id in source_followers:
             await follow_quietly(target.id, user_id)
-        moved = await Comment.filter(idea_id=source.id).update(idea_id=target.id, merged_from_id=source.id)
-        moved_public = await Comment.filter(
-            idea_id=target.id, merged_from_id=source.id, internal=False, hidden_at=None
-        ).count()
+        # A comment keeps the idea it was written on through any chain of merges: it shows only to
+        # readers who may see that idea (`queries.visible_comments`), and counts only if everyone may.
+        moving = await Comment.filter(idea_id=source.id).values("merged_from_id", "internal", "hidden_at")
+        await Comment.filter(idea_id=source.id, merged_from_id=None).update(merged_from_id=source.id)
+        moved = await Comment.filter(idea_id=source.id).update(idea_id=target.id)
+        origins = {c["merged_from_id"] or source.id for c in moving}
+        public_origins = set(
+            await Idea.filter(id__in=origins, hidden_at=None, board__visibility="public").values_list(
+                "id", flat=True
+            )
+        )
+        moved_public = sum(
+            1
+            for c in moving
+            if not c["internal"]
+            and c["hidden_at"] is None
+            and (c["merged_from_id"] or source.id) in public_origins
+        )
         await Idea.filter(id=target.id).update(
             comment_count=F("comment_count") + moved_public, last_activity_at=at
         )

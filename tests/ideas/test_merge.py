@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ideas import service
+from ideas import queries, service
 from ideas.events import IdeaMerged
 from ideas.models import Comment, Follow, Idea
 from portal import events
@@ -100,3 +100,45 @@ async def test_the_duplicate_address_redirects_to_the_target(anon: Client) -> No
     assert str(page.url) == f"http://testserver/ideas/{target.id}-the-target-idea"
     assert "“The duplicate idea” was merged into this idea." in page.text
     assert f"#{duplicate.id} The duplicate idea" in page.text
+
+
+async def test_comments_of_a_private_or_hidden_duplicate_stay_hidden_on_a_public_target(  # type: ignore[no-untyped-def]
+    app,
+) -> None:
+    staff = await make_user(role="staff")
+    reader = await make_user()
+    target = await make_idea(title="Public target")
+    secret = await make_idea(board=await make_board(visibility="private"), title="Private duplicate")
+    hidden = await make_idea(title="Hidden duplicate")
+    middle = await make_idea(title="Public duplicate")
+    await make_comment(idea=secret, author=staff, body="from the private board")
+    await make_comment(idea=hidden, body="from the hidden idea")
+    await make_comment(idea=middle, body="from the public duplicate")
+    # A chain: private -> middle -> target.
+    await service.merge(actor=staff, idea_id=secret.id, into=middle.id)
+    await Idea.filter(id=hidden.id).update(hidden_at=service.now())
+    await service.merge(actor=staff, idea_id=hidden.id, into=target.id)
+    await service.merge(actor=staff, idea_id=middle.id, into=target.id)
+
+    def bodies(comments: list[dict]) -> set[str]:  # type: ignore[type-arg]
+        return {c["body_html"].strip() for c in comments}
+
+    seen_by_reader = bodies(await queries.visible_comments(reader, target.id))
+    assert seen_by_reader == {"<p>from the public duplicate</p>"}
+    assert bodies(await queries.comments_for_api(None, target.id)) == seen_by_reader
+    assert len(bodies(await queries.visible_comments(staff, target.id))) == 3
+    # The count everyone sees counts only what everyone may see.
+    assert (await Idea.get(id=target.id)).comment_count == 1
+
+
+async def test_the_idea_page_does_not_show_a_private_duplicates_comments(  # type: ignore[no-untyped-def]
+    app, anon: Client
+) -> None:
+    staff = await make_user(role="staff")
+    target = await make_idea(title="Public target")
+    secret = await make_idea(board=await make_board(visibility="private"))
+    await make_comment(idea=secret, author=staff, body="confidential roadmap detail")
+    await service.merge(actor=staff, idea_id=secret.id, into=target.id)
+    page = await anon.get(f"/ideas/{target.id}", follow_redirects=True)
+    assert page.status_code == 200
+    assert "confidential roadmap detail" not in page.text

@@ -44,3 +44,13 @@ async def test_a_renamed_status_shows_at_once(app) -> None:  # type: ignore[no-u
     status.name = "Fresh"
     await status.save()  # through the model: its signal says so
     assert (await rows.fetch(query))[0]["status__name"] == "Fresh"
+
+
+async def test_the_row_of_a_loaded_idea_is_the_row_fetched(app) -> None:  # type: ignore[no-untyped-def]
+    from ideas.service import get_idea
+
+    made = await make_idea(tags="export, csv", comments_locked=True, status="planned")
+    query = rows.Query()
+    query.add(f"i.id = {query.param(made.id)}")
+    [fetched] = await rows.fetch(query)
+    assert await rows.of_idea(await get_idea(made.id)) == fetched
