@@ -26,7 +26,7 @@ trap cleanup EXIT
 
 start_portal() {  # url port
   HEARKEN_DATABASE_URL="$1?minsize=4&maxsize=10" HEARKEN_BASE_URL="http://127.0.0.1:$2" \
-    .venv/bin/hearken serve --port "$2" --workers 2 > "/tmp/hearken-bench-$2.log" 2>&1 &
+    .venv/bin/hearken serve --port "$2" --workers 2 --no-access-log > "/tmp/hearken-bench-$2.log" 2>&1 &
   pids+=($!)
 }
 wait_for() { for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$1$2" > /dev/null && return 0; sleep 0.2; done; echo "server on $1 did not start" >&2; exit 1; }

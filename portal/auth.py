@@ -11,7 +11,7 @@ from starlette.authentication import (
 )
 from starlette.requests import HTTPConnection, Request
 
-from portal import accounts
+from portal import accounts, sql
 from portal.models import User
 
 _USER_KEY = "uid"
@@ -32,7 +32,8 @@ class PortalAuthBackend(AuthenticationBackend):
         uid = conn.session.get(_USER_KEY)
         if uid is None:
             return None
-        user = await User.get_or_none(id=uid)
+        found = await sql.fetch("SELECT * FROM users WHERE id = $1", uid)  # every page: no ORM query building
+        user = sql.as_model(User, found[0]) if found else None
         if user is None or user.banned_at is not None:
             conn.session.clear()
             return None

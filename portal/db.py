@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from tortoise import Tortoise, connections
+from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.migrations.api import migrate as tortoise_migrate
 
 from portal.features import Feature
@@ -22,8 +23,12 @@ def tortoise_config(settings: Settings, features: Sequence[Feature]) -> dict[str
                 "models": list(feature.models),
                 "migrations": feature.migrations,
             }
+    connection: str | dict[str, Any] = settings.database_url
+    if settings.database_dialect == "postgres":
+        connection = expand_db_url(settings.database_url)
+        connection["engine"] = "portal.pg"
     return {
-        "connections": {"default": settings.database_url},
+        "connections": {"default": connection},
         "apps": apps,
         "use_tz": True,
         "timezone": "UTC",

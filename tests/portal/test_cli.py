@@ -89,7 +89,7 @@ def test_help_lists_the_commands(capsys: pytest.CaptureFixture[str]) -> None:
 @pytest.mark.parametrize(
     ("argv", "expected"),
     [
-        (["serve"], ["--host", "--port", "--workers"]),
+        (["serve"], ["--host", "--port", "--workers", "--no-access-log"]),
         (["migrate"], ["usage: hearken migrate"]),
         (["users"], ["create", "import"]),
         (["users", "create"], ["email", "--role", "--password", "--name", "member, staff"]),
@@ -415,3 +415,19 @@ def test_demo_leaves_a_database_with_users_alone(
     assert "not added" in out
     assert users(db) == [("real@example.com", "Real", "member", True)]
     assert feature_demos == []
+
+
+@pytest.mark.parametrize(("flags", "logged"), [([], True), (["--no-access-log"], False)])
+def test_serve_logs_each_request_unless_told_not_to(
+    monkeypatch: pytest.MonkeyPatch, flags: list[str], logged: bool
+) -> None:
+    import uvicorn
+
+    seen: dict[str, object] = {}
+    monkeypatch.setenv("HEARKEN_ENV", "production")  # no migration: only the server's options matter
+    monkeypatch.setenv("HEARKEN_SECRET_KEY", "s" * 40)
+    monkeypatch.setenv("HEARKEN_BASE_URL", "https://feedback.example.com")
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **kw: seen.update(kw))
+    assert cli.main(["serve", "--port", "8123", *flags]) == 0
+    assert seen["access_log"] is logged
+    assert seen["port"] == 8123
