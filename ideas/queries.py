@@ -247,9 +247,9 @@ async def search_ids(
         else:
             tsquery = "websearch_to_tsquery('english', $1)"
             term = text
-        match = f"ideas.search_vector @@ {tsquery}"
+        match = f"idea_search.search_vector @@ {tsquery}"
         rank = f"ts_rank(ideas.search_vector, {tsquery}) DESC"
-        source = "ideas"
+        source = "idea_search JOIN ideas ON ideas.id = idea_search.idea_id"
     else:
         # Each word quoted, so FTS5 operators typed by a visitor are searched as text.
         joiner = " OR " if any_word else " "
@@ -281,7 +281,7 @@ async def search_ids(
         # RANK_CANDIDATES ideas (nearly every real search: several words, or a rare one) is ranked
         # exactly; a broader one ranks the first RANK_CANDIDATES matches the scan finds.
         sql = (
-            f"SELECT id FROM (SELECT ideas.id, ideas.search_vector, ideas.vote_count FROM {source} "  # noqa: S608
+            f"SELECT id FROM (SELECT ideas.id, idea_search.search_vector, ideas.vote_count FROM {source} "  # noqa: S608
             f"WHERE {where} LIMIT {RANK_CANDIDATES}) AS ideas "
             f"ORDER BY {rank}, ideas.vote_count DESC, ideas.id DESC "
             f"LIMIT {param(limit)} OFFSET {param(offset)}"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+
 from ideas import catalog, rows
 from ideas.models import Idea, Status
 from tests.factories import make_board, make_idea
@@ -54,3 +56,29 @@ async def test_the_row_of_a_loaded_idea_is_the_row_fetched(app) -> None:  # type
     query.add(f"i.id = {query.param(made.id)}")
     [fetched] = await rows.fetch(query)
     assert await rows.of_idea(await get_idea(made.id)) == fetched
+
+
+async def test_counter_updates_leave_the_search_index_alone(backend: str, app) -> None:  # type: ignore[no-untyped-def]
+    """On PostgreSQL the vector lives in `idea_search`, rewritten only when the text changes."""
+    if backend != "postgres":
+        pytest.skip("SQLite's FTS5 triggers fire only on the text columns (see migration 0002)")
+    from tortoise import connections
+
+    from ideas import queries
+
+    idea = await make_idea(title="Calendar sync", body="Two-way sync with calendars.")
+    conn = connections.get("default")
+
+    async def version() -> str:
+        [row] = await conn.execute_query_dict(
+            "SELECT xmin::text AS v FROM idea_search WHERE idea_id = $1", [idea.id]
+        )
+        return str(row["v"])
+
+    before = await version()
+    await Idea.filter(id=idea.id).update(vote_count=5, comment_count=2, trending_score=3.5)
+    assert await version() == before
+    await Idea.filter(id=idea.id).update(title="Outlook agenda")
+    assert await version() != before
+    assert await queries.search_ids("agenda", [idea.board_id], limit=5) == [idea.id]
+    assert await queries.search_ids("calendar", [idea.board_id], limit=5) == [idea.id]  # still in the body
