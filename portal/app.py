@@ -12,7 +12,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.authentication import AuthenticationMiddleware
 from starlette.middleware.sessions import SessionMiddleware
-from starlette.requests import HTTPConnection
+from starlette.requests import ClientDisconnect, HTTPConnection
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
@@ -138,6 +138,7 @@ def create_app(
         exception_handlers={
             HearkenError: error_pages.hearken_error,
             HTTPException: error_pages.http_error,
+            ClientDisconnect: error_pages.client_gone,
             Exception: error_pages.server_error,
         },
         lifespan=lifespan,

@@ -80,6 +80,13 @@ async def http_error(request: Request, exc: Exception) -> Response:
     return error_response(request, exc.status_code, detail, headers=dict(exc.headers or {}))
 
 
+async def client_gone(request: Request, exc: Exception) -> Response:
+    """The client closed the connection while its request was being read: nobody is there to
+    answer, and nothing went wrong on our side (no error in the log, no transaction begun)."""
+    log.info("client disconnected, request %s", request.scope.get("request_id", "-"))
+    return Response(status_code=400)
+
+
 async def server_error(request: Request, exc: Exception) -> Response:
     request_id = request.scope.get("request_id", "-")
     log.exception("unhandled error, request %s", request_id, exc_info=exc)

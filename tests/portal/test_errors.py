@@ -148,3 +148,35 @@ async def test_a_failing_service_is_a_500_problem(
     body = assert_problem(response, 500)
     assert_no_internals(response.text)
     assert set(body) >= {"type", "title", "status", "detail"}
+
+
+async def test_a_client_that_hangs_up_mid_request_is_not_a_server_error(  # type: ignore[no-untyped-def]
+    app, caplog: pytest.LogCaptureFixture
+) -> None:
+    from portal import accounts
+    from tests.factories import make_idea, make_user
+
+    idea = await make_idea()
+    member = await make_user()
+    token = await accounts.create_token(actor=None, owner=member, name="t")
+    sent: list[dict] = []  # type: ignore[type-arg]
+
+    async def receive() -> dict:  # type: ignore[type-arg]
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict) -> None:  # type: ignore[type-arg]
+        sent.append(message)
+
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "PUT",
+        "scheme": "http", "path": f"/api/v1/ideas/{idea.id}/vote", "raw_path": b"", "query_string": b"",
+        "root_path": "", "client": ("127.0.0.1", 5000), "server": ("testserver", 80),
+        "headers": [(b"host", b"testserver"), (b"authorization", f"Bearer {token}".encode()),
+                    (b"content-type", b"application/json"), (b"content-length", b"2")],
+        "state": {}, "app": app,
+    }  # fmt: skip
+    with caplog.at_level("INFO", logger="hearken"):
+        await app(scope, receive, send)
+    assert sent[0]["status"] == 400
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
+    assert "client disconnected" in caplog.text
