@@ -62,6 +62,7 @@ results=$(mktemp)
   run list_signed_in "$PORTAL_PORT" /ideas "" "Cookie: $COOKIE"
   run idea_page_50_comments "$PORTAL_PORT" "$IDEA_PAGE"
   run search "$PORTAL_PORT" /ideas search.lua
+  run search_uncached "$PORTAL_PORT" /ideas search_uncached.lua
   run vote "$PORTAL_PORT" /api/v1/ideas/2/vote vote.lua
 } | tee "$results" > /dev/null
 

@@ -17,9 +17,11 @@ def _setup() -> None:
         data_rights,
         exports,
         policy,
+        queries,
         webhook_payloads,
     )
 
+    queries.install()
     webhook_payloads.install()
     data_rights.install()
 

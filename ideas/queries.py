@@ -19,10 +19,11 @@ from tortoise import connections
 from tortoise.functions import Count
 
 from ideas import catalog, extensions, rows
+from ideas.events import ContentUnhidden, IdeaPosted
 from ideas.models import Board, Idea, Status
 from ideas.service import visible_idea
 from ideas.visibility import visible_boards
-from portal import permissions
+from portal import events, permissions
 from portal.cache import TTLCache
 from portal.errors import Invalid
 from portal.models import User
@@ -187,14 +188,18 @@ async def _search(
     offset = 0
     if flt.cursor:
         _, offset, _ = _decode_cursor(flt.cursor, flt.sort, searching=True)
-    ranked = await search_ids(
-        flt.q or "",
-        board_ids,
-        limit=flt.limit + 1,
-        offset=offset,
-        status=flt.status,
-        author=flt.author,
-        tag=flt.tag,
+    key = (flt.q, tuple(board_ids), flt.status, flt.author, flt.tag, flt.limit, offset)
+    ranked = await _search_results.get_or_compute(
+        key,
+        lambda: search_ids(
+            flt.q or "",
+            board_ids,
+            limit=flt.limit + 1,
+            offset=offset,
+            status=flt.status,
+            author=flt.author,
+            tag=flt.tag,
+        ),
     )
     if not ranked:
         return IdeaPage([], None, boards, board)
@@ -207,6 +212,24 @@ async def _search(
         found = found[: flt.limit]
         next_cursor = _encode_cursor(["q", offset + flt.limit, 0])
     return IdeaPage(await decorate(user, found), next_cursor, boards, board)
+
+
+# The ranked ids of a search, for half a minute: popular searches repeat (a launch brings many
+# readers typing the same words), and ranking costs the database more than anything else a reader
+# asks. Only ids are kept, per set of visible boards: the rows are read fresh and filtered again by
+# `query` (hidden, merged, boards), so a stale entry can be late to list a new idea, never leak one.
+_search_results = TTLCache(30, max_entries=2048)
+
+
+async def forget_searches(_event: object = None) -> None:
+    """A new (or unhidden) idea is searchable at once in this process; others catch up within
+    the half minute."""
+    _search_results.clear()
+
+
+def install() -> None:
+    events.listen(IdeaPosted)(forget_searches)
+    events.listen(ContentUnhidden)(forget_searches)
 
 
 def _words(text: str) -> list[str]:

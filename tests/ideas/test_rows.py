@@ -82,3 +82,16 @@ async def test_counter_updates_leave_the_search_index_alone(backend: str, app) -
     assert await version() != before
     assert await queries.search_ids("agenda", [idea.board_id], limit=5) == [idea.id]
     assert await queries.search_ids("calendar", [idea.board_id], limit=5) == [idea.id]  # still in the body
+
+
+async def test_a_new_idea_is_found_at_once_by_a_search_made_a_moment_before(app) -> None:  # type: ignore[no-untyped-def]
+    from ideas import queries
+
+    board = await make_board()
+    flt = queries.parse_filter({"q": "kanban"})
+    assert (await queries.list_ideas(None, flt)).items == []  # now cached
+    idea = await make_idea(board=board, title="Kanban view")
+    assert [r["id"] for r in (await queries.list_ideas(None, flt)).items] == [idea.id]
+    # A cached search still reads rows fresh: an idea hidden since is not listed.
+    await Idea.filter(id=idea.id).update(hidden_at=datetime.now(UTC))
+    assert (await queries.list_ideas(None, flt)).items == []
