@@ -79,9 +79,9 @@ for line in open(sys.argv[1]):
     name, rest = line.split(" ", 1)
     rows[name] = {k: float(v) for k, v in re.findall(r"(\w+)=([\d.]+)", rest)}
 anchor = rows["anchor"]["rps"]
-print(f"{'page':<28}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'errors':>8}{'vs anchor':>11}")
+print(f"{'page':<28}{'req/s':>10}{'p50 ms':>10}{'p95 ms':>10}{'p99 ms':>10}{'errors':>8}{'vs anchor':>11}")
 for name, r in rows.items():
-    print(f"{name:<28}{r['rps']:>10.0f}{r['p50_ms']:>10.2f}{r['p99_ms']:>10.2f}{r['errors']:>8.0f}{r['rps'] / anchor:>10.0%}")
+    print(f"{name:<28}{r['rps']:>10.0f}{r['p50_ms']:>10.2f}{r['p95_ms']:>10.2f}{r['p99_ms']:>10.2f}{r['errors']:>8.0f}{r['rps'] / anchor:>10.0%}")
 if "list_anonymous_1000_ideas" in rows:
     big, small = rows["list_anonymous"]["p50_ms"], rows["list_anonymous_1000_ideas"]["p50_ms"]
     print(f"list p50 at the seeded size vs 1,000 ideas: {big:.2f} ms vs {small:.2f} ms ({big / small - 1:+.0%})")
