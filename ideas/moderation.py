@@ -7,7 +7,7 @@ from tortoise.transactions import in_transaction
 
 from ideas.events import ContentHidden, ContentUnhidden, MemberBanned
 from ideas.models import Comment, Idea
-from ideas.service import get_idea, now, visible_idea
+from ideas.service import counted_publicly, get_idea, now, visible_idea
 from portal import audit, events, permissions
 from portal.errors import Errors, Invalid, NotFound
 from portal.models import User
@@ -57,6 +57,11 @@ async def set_comments_locked(*, actor: User | None, idea_id: int, locked: bool)
     return await get_idea(idea.id)
 
 
+async def _counted(comment: Comment) -> bool:
+    row = {"internal": comment.internal, "merged_from_id": comment.merged_from_id}
+    return bool(await counted_publicly([row]))
+
+
 async def hide_comment(*, actor: User | None, comment_id: int, reason: str) -> Comment:
     comment = await Comment.get_or_none(id=comment_id)
     if comment is None:
@@ -66,7 +71,7 @@ async def hide_comment(*, actor: User | None, comment_id: int, reason: str) -> C
     reason = _reason(reason)
     async with in_transaction():
         if await Comment.filter(id=comment.id, hidden_at=None).update(hidden_at=now(), hidden_reason=reason):
-            if not comment.internal:
+            if await _counted(comment):
                 await Idea.filter(id=comment.idea_id).update(comment_count=F("comment_count") - 1)
             await Idea.filter(id=comment.idea_id, official_comment_id=comment.id).update(
                 official_comment_id=None
@@ -89,7 +94,7 @@ async def unhide_comment(*, actor: User | None, comment_id: int) -> Comment:
         if await Comment.filter(id=comment.id, hidden_at__not_isnull=True).update(
             hidden_at=None, hidden_reason=""
         ):
-            if not comment.internal:
+            if await _counted(comment):
                 await Idea.filter(id=comment.idea_id).update(comment_count=F("comment_count") + 1)
             await audit.record(actor, "comment.unhide", kind="comment", object_id=comment.id)
             await events.emit(
@@ -115,14 +120,13 @@ async def ban_member(*, actor: User | None, user_id: int, reason: str) -> User:
         idea_ids = await Idea.filter(author_id=target.id, hidden_at=None).values_list("id", flat=True)
         await Idea.filter(id__in=idea_ids).update(hidden_at=at, hidden_reason=hidden_reason)
         comments = await Comment.filter(author_id=target.id, hidden_at=None).values(
-            "id", "idea_id", "internal"
+            "id", "idea_id", "internal", "merged_from_id"
         )
         await Comment.filter(id__in=[c["id"] for c in comments]).update(
             hidden_at=at, hidden_reason=hidden_reason
         )
-        for c in comments:
-            if not c["internal"]:
-                await Idea.filter(id=c["idea_id"]).update(comment_count=F("comment_count") - 1)
+        for c in await counted_publicly(comments):
+            await Idea.filter(id=c["idea_id"]).update(comment_count=F("comment_count") - 1)
         await audit.record(actor, "member.ban", kind="user", object_id=target.id, reason=reason)
         for idea_id in idea_ids:
             await events.emit(ContentHidden(kind="idea", object_id=idea_id, author_id=target.id))

@@ -8,6 +8,7 @@ import unicodedata
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from functools import cache
+from typing import Any
 
 from tortoise import connections
 from tortoise.exceptions import IntegrityError
@@ -329,6 +330,26 @@ async def is_following(user: User | None, idea_id: int) -> bool:
     return user is not None and await Follow.exists(idea_id=idea_id, user_id=user.id)
 
 
+async def public_ideas(idea_ids: Iterable[int]) -> set[int]:
+    """Which of these ideas everyone may see (a public board, not hidden)."""
+    ids = set(idea_ids)
+    if not ids:
+        return set()
+    found = Idea.filter(id__in=ids, hidden_at=None, board__visibility="public").values_list("id", flat=True)
+    return set(await found)
+
+
+async def counted_publicly(comments: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The comments an idea's public count includes: not internal, and written on an idea everyone
+    may see (a comment moved by a merge keeps the visibility of the idea it was written on)."""
+    public = await public_ideas(c["merged_from_id"] for c in comments if c["merged_from_id"] is not None)
+    return [
+        c
+        for c in comments
+        if not c["internal"] and (c["merged_from_id"] is None or c["merged_from_id"] in public)
+    ]
+
+
 async def merge(*, actor: User | None, idea_id: int, into: int | str | None) -> Idea:
     """Merges a duplicate into a target: followers and comments move, votes move (voting listens)."""
     source = await visible_idea(actor, idea_id)
@@ -367,18 +388,14 @@ async def merge(*, actor: User | None, idea_id: int, into: int | str | None) -> 
         moving = await Comment.filter(idea_id=source.id).values("merged_from_id", "internal", "hidden_at")
         await Comment.filter(idea_id=source.id, merged_from_id=None).update(merged_from_id=source.id)
         moved = await Comment.filter(idea_id=source.id).update(idea_id=target.id)
-        origins = {c["merged_from_id"] or source.id for c in moving}
-        public_origins = set(
-            await Idea.filter(id__in=origins, hidden_at=None, board__visibility="public").values_list(
-                "id", flat=True
+        moved_public = len(
+            await counted_publicly(
+                [
+                    c | {"merged_from_id": c["merged_from_id"] or source.id}
+                    for c in moving
+                    if c["hidden_at"] is None
+                ]
             )
-        )
-        moved_public = sum(
-            1
-            for c in moving
-            if not c["internal"]
-            and c["hidden_at"] is None
-            and (c["merged_from_id"] or source.id) in public_origins
         )
         await Idea.filter(id=target.id).update(
             comment_count=F("comment_count") + moved_public, last_activity_at=at

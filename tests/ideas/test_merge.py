@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ideas import queries, service
+from ideas import moderation, queries, service
 from ideas.events import IdeaMerged
 from ideas.models import Comment, Follow, Idea
 from portal import events
@@ -127,8 +127,16 @@ async def test_comments_of_a_private_or_hidden_duplicate_stay_hidden_on_a_public
     assert seen_by_reader == {"<p>from the public duplicate</p>"}
     assert bodies(await queries.comments_for_api(None, target.id)) == seen_by_reader
     assert len(bodies(await queries.visible_comments(staff, target.id))) == 3
-    # The count everyone sees counts only what everyone may see.
+    # The count everyone sees counts only what everyone may see, through moderation too.
     assert (await Idea.get(id=target.id)).comment_count == 1
+    by_body = {c.body_md: c for c in await Comment.filter(idea_id=target.id)}
+    private_one, public_one = by_body["from the private board"], by_body["from the public duplicate"]
+    await moderation.hide_comment(actor=staff, comment_id=private_one.id, reason="test")
+    assert (await Idea.get(id=target.id)).comment_count == 1
+    await moderation.unhide_comment(actor=staff, comment_id=private_one.id)
+    assert (await Idea.get(id=target.id)).comment_count == 1
+    await moderation.hide_comment(actor=staff, comment_id=public_one.id, reason="test")
+    assert (await Idea.get(id=target.id)).comment_count == 0
 
 
 async def test_the_idea_page_does_not_show_a_private_duplicates_comments(  # type: ignore[no-untyped-def]
