@@ -41,13 +41,20 @@ async def status_map() -> dict[str, Status]:
     return await _catalog.get_or_compute("status_map", _status_map)  # type: ignore[no-any-return]
 
 
-async def lookup(board_id: int, status_key: str) -> tuple[Board, Status]:
-    """A board and a status by id and key, reloading once if either was made a moment ago in
-    another process (before its notice arrived here)."""
+async def maps_covering(
+    board_ids: set[int], status_keys: set[str]
+) -> tuple[dict[int, Board], dict[str, Status]]:
+    """Boards by id and statuses by key, holding these. Reloaded once if one is missing: it was
+    made a moment ago in another process, before its notice arrived here."""
     boards, statuses = await board_map(), await status_map()
-    if board_id not in boards or status_key not in statuses:
-        await changed()
+    if not (board_ids <= boards.keys() and status_keys <= statuses.keys()):
+        _catalog.clear()  # only this process is behind
         boards, statuses = await board_map(), await status_map()
+    return boards, statuses
+
+
+async def lookup(board_id: int, status_key: str) -> tuple[Board, Status]:
+    boards, statuses = await maps_covering({board_id}, {status_key})
     return boards[board_id], statuses[status_key]
 
 

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from tortoise import connections
 from tortoise.functions import Count
 
 from ideas import catalog, extensions, rows
@@ -23,7 +22,7 @@ from ideas.events import ContentUnhidden, IdeaPosted
 from ideas.models import Board, Idea, Status
 from ideas.service import visible_idea
 from ideas.visibility import visible_boards
-from portal import events, permissions
+from portal import events, permissions, sql
 from portal.cache import TTLCache
 from portal.errors import Invalid
 from portal.models import User
@@ -255,13 +254,8 @@ async def search_ids(
     words = _words(text)
     if not words or not board_ids:
         return []
-    conn = connections.get("default")
-    postgres = conn.capabilities.dialect == "postgres"
-    params: list[Any] = []
-
-    def param(value: Any) -> str:
-        params.append(value)
-        return f"${len(params)}" if postgres else "?"
+    query = rows.Query()
+    postgres, param = query.postgres, query.param
 
     if postgres:
         if any_word:
@@ -277,7 +271,7 @@ async def search_ids(
         # Each word quoted, so FTS5 operators typed by a visitor are searched as text.
         joiner = " OR " if any_word else " "
         term = joiner.join(f'"{w}"*' for w in words)
-        match = "ideas_fts MATCH ?"
+        match = "ideas_fts MATCH $1"
         rank = "bm25(ideas_fts, 10.0, 1.0, 5.0)"
         source = "ideas_fts JOIN ideas ON ideas.id = ideas_fts.rowid"
     param(term)
@@ -303,19 +297,19 @@ async def search_ids(
         # ranked in full, 25 ms over 2,000 candidates, 4 ms over 300. A search matching at most
         # RANK_CANDIDATES ideas (nearly every real search: several words, or a rare one) is ranked
         # exactly; a broader one ranks the first RANK_CANDIDATES matches the scan finds.
-        sql = (
+        statement = (
             f"SELECT id FROM (SELECT ideas.id, idea_search.search_vector, ideas.vote_count FROM {source} "  # noqa: S608
             f"WHERE {where} LIMIT {RANK_CANDIDATES}) AS ideas "
             f"ORDER BY {rank}, ideas.vote_count DESC, ideas.id DESC "
             f"LIMIT {param(limit)} OFFSET {param(offset)}"
         )
     else:
-        sql = (
+        statement = (
             f"SELECT ideas.id AS id FROM {source} WHERE {where} "  # noqa: S608
             f"ORDER BY {rank}, ideas.vote_count DESC, ideas.id DESC "
             f"LIMIT {param(limit)} OFFSET {param(offset)}"
         )
-    return [r["id"] for r in await conn.execute_query_dict(sql, params)]
+    return [r["id"] for r in await sql.fetch(statement, *query.params)]
 
 
 async def similar_ideas(user: User | None, title: str, *, limit: int = 5) -> list[dict[str, Any]]:

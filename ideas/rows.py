@@ -13,10 +13,9 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from tortoise import connections
-
 from ideas import catalog
 from ideas.models import Idea
+from portal import sql
 
 FIELDS = (
     "id",
@@ -52,16 +51,16 @@ _MODEL_FIELDS = tuple(f for f in FIELDS if "__" not in f)
 
 
 class Query:
-    """Conditions and parameters of one statement, with the backend's placeholders."""
+    """Conditions and parameters of one statement, in `portal.sql`'s `$n` placeholders."""
 
     def __init__(self) -> None:
-        self.postgres = connections.get("default").capabilities.dialect == "postgres"
+        self.postgres = sql.is_postgres()
         self.params: list[Any] = []
         self.where: list[str] = []
 
     def param(self, value: Any) -> str:
         self.params.append(value)
-        return f"${len(self.params)}" if self.postgres else "?"
+        return f"${len(self.params)}"
 
     def one_of(self, column: str, values: Sequence[Any]) -> str:
         if self.postgres:  # one parameter, so the statement's text (and prepared plan) stays the same
@@ -83,14 +82,14 @@ async def select(
 ) -> list[dict[str, Any]]:
     """Rows of `head` (a SELECT ... FROM ...) meeting `query`, with SQLite's text and integers
     turned into the datetimes and booleans PostgreSQL gives."""
-    sql = head
+    statement = head
     if query.where:
-        sql += " WHERE " + " AND ".join(query.where)
+        statement += " WHERE " + " AND ".join(query.where)
     if order:
-        sql += " ORDER BY " + order
+        statement += " ORDER BY " + order
     if limit is not None:
-        sql += " LIMIT " + query.param(limit)
-    found = await connections.get("default").execute_query_dict(sql, query.params)
+        statement += " LIMIT " + query.param(limit)
+    found = await sql.fetch(statement, *query.params)
     if not query.postgres:
         for row in found:
             for key in booleans:
@@ -122,12 +121,9 @@ async def of_idea(idea: Idea) -> dict[str, Any]:
 
 
 async def complete(found: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    boards = await catalog.board_map()
-    statuses = await catalog.status_map()
-    if any(r["board_id"] not in boards or r["status_id"] not in statuses for r in found):
-        # Made a moment ago in another process, before its notice arrived here.
-        await catalog.changed()
-        boards, statuses = await catalog.board_map(), await catalog.status_map()
+    boards, statuses = await catalog.maps_covering(
+        {r["board_id"] for r in found}, {r["status_id"] for r in found}
+    )
     for row in found:
         board = boards[row["board_id"]]
         status = statuses[row["status_id"]]

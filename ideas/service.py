@@ -10,7 +10,6 @@ from datetime import UTC, date, datetime
 from functools import cache
 from typing import Any
 
-from tortoise import connections
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
@@ -19,7 +18,7 @@ from ideas import catalog, ranking
 from ideas.events import IdeaMerged, IdeaPosted, IdeaStatusChanged
 from ideas.models import Board, Comment, Follow, Idea, IdeaRevision, IdeaTag, Status, StatusChange, Tag
 from ideas.policy import can_view_board, prepare_access
-from portal import audit, events, markup, notifications, permissions
+from portal import audit, events, markup, notifications, permissions, sql
 from portal.errors import Conflict, Errors, NotFound
 from portal.models import User
 from portal.permissions import STAFF_ROLES
@@ -162,21 +161,18 @@ async def post_idea(
 def _get_idea_sql() -> str:
     idea = ", ".join(f"i.{c}" for c in sorted(Idea._meta.db_fields))
     author = ", ".join(f'u.{c} AS "author__{c}"' for c in sorted(User._meta.db_fields))
-    return f"SELECT {idea}, {author} FROM ideas i JOIN users u ON u.id = i.author_id WHERE i.id = "  # noqa: S608
+    return f"SELECT {idea}, {author} FROM ideas i JOIN users u ON u.id = i.author_id WHERE i.id = $1"  # noqa: S608
 
 
 async def get_idea(idea_id: int) -> Idea:
     """The idea with its board, status and author loaded (one statement; board and status come
     from the catalogue, shared between requests: never modify them through the idea)."""
-    conn = connections.get("default")
-    placeholder = "$1" if conn.capabilities.dialect == "postgres" else "?"
-    found = await conn.execute_query_dict(_get_idea_sql() + placeholder, [idea_id])
+    found = await sql.fetch(_get_idea_sql(), idea_id)
     if not found:
         raise NotFound("There is no such idea.")
     columns = found[0]
-    author = User._init_from_db(**{k[8:]: v for k, v in columns.items() if k.startswith("author__")})
-    idea = Idea._init_from_db(**{k: v for k, v in columns.items() if not k.startswith("author__")})
-    idea.author = author
+    idea = sql.as_model(Idea, {k: v for k, v in columns.items() if not k.startswith("author__")})
+    idea.author = sql.as_model(User, {k[8:]: v for k, v in columns.items() if k.startswith("author__")})
     idea.board, idea.status = await catalog.lookup(idea.board_id, idea.status_id)
     return idea
 
