@@ -19,6 +19,8 @@ def main(base: str, email: str = "member2@bench.example", password: str = "bench
         )
         if answer.status_code != 303:
             raise SystemExit(f"sign-in failed: {answer.status_code}")
+        # The redirect's page shows (and so drops) the "Signed in" flash: a member browsing on has none.
+        client.get(answer.headers["location"])
         print("; ".join(f"{k}={v}" for k, v in client.cookies.items()))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -27,8 +28,12 @@ def set_insider_access(predicate: Any, prepare: Any = None) -> None:
     _insider_access, _prepare_access = predicate, prepare
 
 
-async def prepare_access(user: User | None) -> None:
-    if user is not None and _prepare_access is not None:
+async def prepare_access(user: User | None, boards: Iterable[Board] | None = None) -> None:
+    """Loads what deciding on insider content needs; given `boards`, only if one is an insider board
+    (a portal without any, or a page of public boards, then costs no statement)."""
+    if user is None or _prepare_access is None:
+        return
+    if boards is None or any(b.visibility == "insiders" for b in boards):
         await _prepare_access(user)
 
 

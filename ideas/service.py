@@ -80,12 +80,13 @@ async def _board_for_posting(actor: User | None, board: str | int | None, errors
     if board in (None, ""):
         errors.add("board", "Choose a board.")
         return None
-    await prepare_access(actor)
     found = await (
         Board.get_or_none(id=int(board))
         if isinstance(board, int) or str(board).isdigit()
         else Board.get_or_none(slug=str(board))
     )
+    if found is not None:
+        await prepare_access(actor, [found])
     if found is None or not can_view_board(actor, found):
         errors.add("board", "There is no such board.")
         return None
@@ -180,7 +181,7 @@ async def get_idea(idea_id: int) -> Idea:
 async def visible_idea(actor: User | None, idea_id: int) -> Idea:
     """The idea, if `actor` may see it; 404 otherwise, so private ideas are not revealed."""
     idea = await get_idea(idea_id)
-    await prepare_access(actor)
+    await prepare_access(actor, [idea.board])
     if not can_view_board(actor, idea.board):
         raise NotFound("There is no such idea.")
     if idea.hidden_at is not None and not permissions.can(actor, "idea.moderate"):

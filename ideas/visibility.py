@@ -10,8 +10,8 @@ from portal.permissions import is_staff
 
 
 async def visible_boards(user: User | None, *, include_archived: bool = True) -> list[Board]:
-    await prepare_access(user)
     boards = await catalog.boards()
+    await prepare_access(user, boards)
     return [b for b in boards if can_view_board(user, b) and (include_archived or b.archived_at is None)]
 
 

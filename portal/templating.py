@@ -13,11 +13,13 @@ from starlette.templating import Jinja2Templates
 
 from portal import csrf, markup, permissions
 from portal.auth import current_user
+from portal.fragments import FragmentCacheExtension
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 templates = Jinja2Templates(directory=TEMPLATES_DIR)
 # Templates ship with the code: checking each file's mtime on every include cost a stat() per card.
 templates.env.auto_reload = False
+templates.env.add_extension(FragmentCacheExtension)
 templates.env.globals["STATIC_VERSION"] = "1"
 # The one way to put stored HTML on a page: only `portal.markup` output is stored as HTML.
 templates.env.filters["safe_html"] = markup.safe

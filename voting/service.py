@@ -93,7 +93,7 @@ async def target(actor: User | None, idea_id: int) -> Target:
         idea = await visible_idea(actor, idea_id)
         board, status = idea.board, idea.status
     elif board.visibility != "public":
-        await prepare_access(actor)  # who sees a non-public board may depend on the member's tier
+        await prepare_access(actor, [board])  # who sees a non-public board may depend on the member's tier
     found = Target(
         id=row["id"],
         board_id=row["board_id"],

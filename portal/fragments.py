@@ -1,0 +1,97 @@
+"""`{% cache a, b, ... %}…{% endcache %}`: markup rendered once per distinct set of values, then kept.
+
+A list page draws twenty cards and an idea page fifty comments; each costs dozens of escapes and
+a macro call, and the same card is drawn again for every reader until its idea changes. The block's
+output is kept under a key made of the block's place and the values given, so the block must
+read *only* those values (never `user`, `csrf_token` or anything else from the context): then the
+kept markup is exactly what rendering would produce, and a changed value is simply a new key.
+Nothing needs clearing and nothing can be stale. Rows (dicts) count as their items, lists as
+tuples. The store is bounded; the oldest entries go first.
+
+The extension follows the fragment cache example in Jinja's documentation on extensions.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Hashable
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from jinja2 import nodes
+from jinja2.ext import Extension
+from jinja2.parser import Parser
+from markupsafe import Markup
+
+MAX_ENTRIES = 20_000
+_SCALARS = (str, int, float, Decimal, date, type(None))  # bool is an int, datetime a date
+_EXACT = frozenset({str, int, bool, float, datetime, type(None)})
+
+
+class FragmentStore:
+    """Rendered fragments by key, evicted first-in first-out past `max_entries`."""
+
+    def __init__(self, max_entries: int = MAX_ENTRIES) -> None:
+        self.max_entries = max_entries
+        self._data: dict[Hashable, Markup] = {}
+        self.hits = 0
+        self.misses = 0
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def get_or_render(self, key: Hashable, render: Callable[[], Markup]) -> Markup:
+        found = self._data.get(key)
+        if found is not None:
+            self.hits += 1
+            return found
+        self.misses += 1
+        markup = render()  # already Markup: the block was rendered with autoescaping
+        if len(self._data) >= self.max_entries:
+            # Dicts keep insertion order: drop the oldest tenth in one go rather than one per miss.
+            for old in list(self._data)[: max(1, self.max_entries // 10)]:
+                del self._data[old]
+        self._data[key] = markup
+        return markup
+
+    def clear(self) -> None:
+        self._data.clear()
+
+
+def key_part(value: Any) -> Hashable:
+    """A hashable stand-in for a value a fragment reads: equal parts, equal markup."""
+    if type(value) in _EXACT:
+        return value
+    if isinstance(value, dict):
+        return tuple((k, key_part(v)) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return tuple(key_part(v) for v in value)
+    if isinstance(value, _SCALARS):
+        return value
+    # A model or another object could change without its identity changing: pass its fields.
+    raise TypeError(f"a cached fragment's key cannot hold a {type(value).__name__}")
+
+
+class FragmentCacheExtension(Extension):
+    tags = {"cache"}
+
+    def __init__(self, environment: Any) -> None:
+        super().__init__(environment)
+        environment.extend(fragment_store=FragmentStore())
+        self._blocks = itertools.count()
+
+    def parse(self, parser: Parser) -> nodes.Node:
+        lineno = next(parser.stream).lineno
+        # Which block this is, so two blocks given the same values never share markup.
+        parts: list[nodes.Expr] = [nodes.Const(f"{parser.name}:{lineno}:{next(self._blocks)}")]
+        parts.append(parser.parse_expression())
+        while parser.stream.skip_if("comma"):
+            parts.append(parser.parse_expression())
+        body = parser.parse_statements(("name:endcache",), drop_needle=True)
+        call = self.call_method("_cached", [nodes.Tuple(parts, "load")])
+        return nodes.CallBlock(call, [], [], body).set_lineno(lineno)
+
+    def _cached(self, parts: tuple[Any, ...], caller: Callable[[], Markup]) -> Markup:
+        store: FragmentStore = self.environment.fragment_store  # type: ignore[attr-defined]
+        return store.get_or_render(tuple(key_part(p) for p in parts), caller)

@@ -1,0 +1,123 @@
+"""`{% cache %}` keeps a fragment per distinct set of values; every block in our templates reads
+only the values it is keyed by, so kept markup can never differ from freshly rendered markup."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+from jinja2 import DictLoader, Environment, nodes
+
+from portal.fragments import FragmentCacheExtension, FragmentStore, key_part
+from portal.templating import TEMPLATES_DIR, templates
+
+
+def _env(source: dict[str, str]) -> Environment:
+    return Environment(loader=DictLoader(source), autoescape=True, extensions=[FragmentCacheExtension])
+
+
+def test_a_block_renders_once_per_key_and_keeps_escaping() -> None:
+    env = _env({"t": "{% cache row['id'], row['title'] %}<b>{{ row['title'] }}</b>{% endcache %}"})
+    store: FragmentStore = env.fragment_store  # type: ignore[attr-defined]
+    template = env.get_template("t")
+
+    first = template.render(row={"id": 1, "title": "<script>"})
+    again = template.render(row={"id": 1, "title": "<script>"})
+    changed = template.render(row={"id": 1, "title": "Tom & Jerry"})
+
+    assert first == again == "<b>&lt;script&gt;</b>"
+    assert changed == "<b>Tom &amp; Jerry</b>"
+    assert (store.hits, store.misses, len(store)) == (1, 2, 2)
+
+
+def test_blocks_at_different_places_never_share_markup() -> None:
+    env = _env({"t": "{% cache n %}A{{ n }}{% endcache %}|{% cache n %}B{{ n }}{% endcache %}"})
+    assert env.get_template("t").render(n=1) == "A1|B1"
+
+
+def test_the_store_stays_within_its_bound_dropping_the_oldest() -> None:
+    store = FragmentStore(max_entries=10)
+    for n in range(25):
+        store.get_or_render(n, lambda n=n: str(n))  # type: ignore[misc]
+    assert len(store) <= 10
+    assert store.get_or_render(24, lambda: "recomputed") == "24"  # the newest is still kept
+    assert store.get_or_render(0, lambda: "recomputed") == "recomputed"  # the oldest went
+
+
+def test_key_parts_take_rows_and_lists_but_refuse_objects() -> None:
+    when = datetime(2026, 1, 1, tzinfo=UTC)
+    assert key_part({"tags": ["a", "b"], "at": when}) == (("tags", ("a", "b")), ("at", when))
+    hash(key_part({"tags": ["a"]}))
+
+    class Model:
+        pass
+
+    with pytest.raises(TypeError, match="Model"):
+        key_part(Model())
+
+
+# --- every {% cache %} block in the templates reads only what its key holds ----------------------
+
+
+def _cache_blocks(tree: nodes.Node) -> Iterator[tuple[list[nodes.Expr], list[nodes.Node]]]:
+    for block in tree.find_all(nodes.CallBlock):
+        call = block.call
+        if isinstance(call.node, nodes.ExtensionAttribute) and call.node.name == "_cached":
+            parts = call.args[0]
+            assert isinstance(parts, nodes.Tuple)
+            yield parts.items[1:], block.body  # items[0] is the block's place
+
+
+def _bound_inside(body: list[nodes.Node]) -> set[str]:
+    names: set[str] = {"loop"}
+    for node in body:
+        for target in node.find_all(nodes.Name):
+            if target.ctx in ("store", "param"):
+                names.add(target.name)
+    return names
+
+
+def _reads_outside_key(key: list[nodes.Expr], body: list[nodes.Node]) -> list[str]:
+    whole = {k.name for k in key if isinstance(k, nodes.Name)}
+    parts = {repr(k) for k in key}
+    bound = _bound_inside(body)
+    unkeyed: list[str] = []
+    subscripted: set[int] = set()
+    for node in body:
+        for item in node.find_all(nodes.Getitem):
+            if isinstance(item.node, nodes.Name):
+                subscripted.add(id(item.node))
+                if repr(item) not in parts and item.node.name not in whole | bound:
+                    unkeyed.append(f"{item.node.name}[{getattr(item.arg, 'value', '?')!r}]")
+        for name in node.find_all(nodes.Name):
+            if name.ctx == "load" and id(name) not in subscripted and name.name not in whole | bound:
+                unkeyed.append(name.name)
+    return unkeyed
+
+
+def _template_names() -> list[str]:
+    return sorted(
+        str(path.relative_to(TEMPLATES_DIR))
+        for path in TEMPLATES_DIR.rglob("*.html")
+        if "{% cache" in path.read_text()
+    )
+
+
+def test_the_templates_use_cached_fragments() -> None:
+    assert {"ideas/_idea_card.html", "ideas/_comment.html"} <= set(_template_names())
+
+
+@pytest.mark.parametrize("name", _template_names())
+def test_every_cached_block_reads_only_its_key(name: str) -> None:
+    source = (TEMPLATES_DIR / name).read_text()
+    blocks = list(_cache_blocks(templates.env.parse(source, name)))
+    assert blocks
+    for key, body in blocks:
+        assert _reads_outside_key(key, body) == []
+
+
+def test_the_check_catches_a_block_reading_beyond_its_key() -> None:
+    source = "{% cache idea['id'] %}{{ idea['id'] }} {{ idea['title'] }} {{ user }}{% endcache %}"
+    [(key, body)] = list(_cache_blocks(templates.env.parse(source)))
+    assert _reads_outside_key(key, body) == ["idea['title']", "user"]
