@@ -198,6 +198,19 @@ async def test_list_page_costs_the_same_queries_for_3_and_25_ideas(
     assert counts_small["visitor", "/ideas"] <= 5
 
 
+async def test_a_members_access_is_read_only_when_an_insider_board_is_in_play(
+    anon: Client, browser: SignedIn, count_queries: QueryCounter
+) -> None:
+    await make_idea(board=await make_board(slug="web"))
+    member, _ = await browser()
+    visitor_cost = await _list_queries(anon, count_queries, "/ideas")
+    # The member costs their session's user and their votes on the cards, nothing more.
+    assert await _list_queries(member, count_queries, "/ideas") == visitor_cost + 2
+    await make_board(slug="inner", visibility="insiders")
+    assert await _list_queries(member, count_queries, "/ideas") == visitor_cost + 3
+    assert await _list_queries(anon, count_queries, "/ideas") == visitor_cost
+
+
 async def test_idea_page_costs_the_same_queries_for_few_and_many_comments(
     anon: Client, count_queries: QueryCounter
 ) -> None:

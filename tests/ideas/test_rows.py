@@ -84,6 +84,42 @@ async def test_counter_updates_leave_the_search_index_alone(backend: str, app) -
     assert await queries.search_ids("calendar", [idea.board_id], limit=5) == [idea.id]  # still in the body
 
 
+async def test_search_candidates_follow_board_moves_hiding_and_merges(app) -> None:  # type: ignore[no-untyped-def]
+    """On PostgreSQL the candidates come from `idea_search` alone (its board and liveness kept by a
+    trigger); on SQLite from the join. Either way a moved, hidden or merged idea is found where,
+    and only while, it should be."""
+    from ideas import queries
+
+    first, second = await make_board(), await make_board()
+    idea = await make_idea(board=first, title="Gantt chart export")
+    target = await make_idea(board=first, title="Timeline view")
+
+    async def found_in(board_id: int) -> bool:
+        return idea.id in await queries.search_ids("gantt", [board_id], limit=5)
+
+    assert await found_in(first.id) and not await found_in(second.id)
+    await Idea.filter(id=idea.id).update(board_id=second.id)
+    assert not await found_in(first.id) and await found_in(second.id)
+    await Idea.filter(id=idea.id).update(hidden_at=datetime.now(UTC))
+    assert not await found_in(second.id)
+    await Idea.filter(id=idea.id).update(hidden_at=None)
+    assert await found_in(second.id)
+    await Idea.filter(id=idea.id).update(merged_into_id=target.id)
+    assert not await found_in(second.id)
+
+
+async def test_the_search_index_takes_new_entries_at_once(backend: str, app) -> None:  # type: ignore[no-untyped-def]
+    """A GIN pending list would be scanned by every search until a vacuum (migration 0006)."""
+    if backend != "postgres":
+        pytest.skip("PostgreSQL's GIN index only; SQLite's FTS5 has no pending list")
+    from tortoise import connections
+
+    [row] = await connections.get("default").execute_query_dict(
+        "SELECT reloptions FROM pg_class WHERE relname = 'idea_search_idx'"
+    )
+    assert "fastupdate=off" in row["reloptions"]
+
+
 async def test_a_new_idea_is_found_at_once_by_a_search_made_a_moment_before(app) -> None:  # type: ignore[no-untyped-def]
     from ideas import queries
 
