@@ -166,14 +166,15 @@ async def list_ideas(user: User | None, flt: IdeaFilter) -> IdeaPage:
     if flt.cursor:
         _, value, last_id = _decode_cursor(flt.cursor, flt.sort, searching=False)
         query.add(f"(i.{column}, i.id) < ({query.param(value)}, {query.param(last_id)})")
-    found = await rows.fetch(query, order=f"i.{column} DESC, i.id DESC", limit=flt.limit + 1)
+    order = f"i.{column} DESC, i.id DESC"
+    found = await rows.fetch(query, order=order, limit=flt.limit + 1, reader=_id(user))
     next_cursor = None
     if len(found) > flt.limit:
         found = found[: flt.limit]
         last = found[-1]
         value = last[column].isoformat() if isinstance(last[column], datetime) else last[column]
         next_cursor = _encode_cursor([flt.sort, value, last["id"]])
-    return IdeaPage(await decorate(user, found), next_cursor, boards, board)
+    return IdeaPage(await decorate(user, found, joined=True), next_cursor, boards, board)
 
 
 async def _search(
@@ -203,14 +204,14 @@ async def _search(
     if not ranked:
         return IdeaPage([], None, boards, board)
     query.add(query.one_of("i.id", ranked))
-    found = await rows.fetch(query)
+    found = await rows.fetch(query, reader=_id(user))
     order = {idea_id: i for i, idea_id in enumerate(ranked)}
     found.sort(key=lambda r: order[r["id"]])
     next_cursor = None
     if len(ranked) > flt.limit:
         found = found[: flt.limit]
         next_cursor = _encode_cursor(["q", offset + flt.limit, 0])
-    return IdeaPage(await decorate(user, found), next_cursor, boards, board)
+    return IdeaPage(await decorate(user, found, joined=True), next_cursor, boards, board)
 
 
 # The ranked ids of a search, for half a minute: popular searches repeat (a launch brings many
@@ -326,13 +327,22 @@ async def similar_ideas(user: User | None, title: str, *, limit: int = 5) -> lis
     return sorted(await rows.fetch(query), key=lambda r: order[r["id"]])
 
 
-async def decorate(user: User | None, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Adds what other packages know about each idea (voting: `voted`), one query per package."""
+def _id(user: User | None) -> int | None:
+    return user.id if user is not None else None
+
+
+async def decorate(
+    user: User | None, items: list[dict[str, Any]], *, joined: bool = False
+) -> list[dict[str, Any]]:
+    """Adds what other packages know about each idea (voting: `voted`), one query per package;
+    `joined`: the rows were read with `rows.fetch(..., reader=)`, which gave the `ReaderJoin` fields."""
     for row in items:
         row["tags"] = row["tags_text"].split() if row.get("tags_text") else []
         row["url"] = f"/ideas/{row['id']}-{row['slug']}" if row.get("slug") else f"/ideas/{row['id']}"
     ids = [r["id"] for r in items]
     for decorator in extensions.idea_decorators:
+        if joined and decorator in extensions.reader_joins:
+            continue
         extra = await decorator(user, ids) if ids else {}
         for row in items:
             row.update(extra.get(row["id"], {}))
@@ -360,13 +370,13 @@ async def idea_view(user: User | None, idea_id: int) -> IdeaView:
     comments = await visible_comments(user, idea.id)
     official = next((c for c in comments if c["id"] == idea.official_comment_id), None)
     threads = _thread(c for c in comments if c is not official)
-    following, follower_count = await _follows(user, idea.id)
-    query = rows.Query()
-    query.add(f"merged_into_id = {query.param(idea.id)}")
-    duplicates = await rows.select(
-        "SELECT id, title, slug, board_id, hidden_at FROM ideas", query, order="id", datetimes=("hidden_at",)
-    )
-    if duplicates:
+    following, follower_count, merged_here = await _follows_and_merges(user, idea.id)
+    duplicates: list[dict[str, Any]] = []
+    if merged_here:
+        query = rows.Query()
+        query.add(f"merged_into_id = {query.param(idea.id)}")
+        head = "SELECT id, title, slug, board_id, hidden_at FROM ideas"
+        duplicates = await rows.select(head, query, order="id", datetimes=("hidden_at",))
         # A duplicate keeps its own visibility: a hidden or private one must not show its title here.
         board_ids = {b.id for b in await visible_boards(user)}
         moderator = permissions.can(user, "idea.moderate")
@@ -403,17 +413,19 @@ async def visible_comments(user: User | None, idea_id: int) -> list[dict[str, An
     )
 
 
-async def _follows(user: User | None, idea_id: int) -> tuple[bool, int]:
-    """Whether the reader follows the idea, and how many do (one statement)."""
+async def _follows_and_merges(user: User | None, idea_id: int) -> tuple[bool, int, bool]:
+    """Whether the reader follows the idea, how many do, and whether any idea was merged into it
+    (one statement: most ideas have no duplicates, and then the page needs no statement for them)."""
     query = rows.Query()
     mine = query.param(user.id if user is not None else 0)
-    query.add(f"idea_id = {query.param(idea_id)}")
+    idea = query.param(idea_id)
+    query.add(f"idea_id = {idea}")
     [found] = await rows.select(
-        f"SELECT COUNT(*) AS n, COALESCE(MAX(CASE WHEN user_id = {mine} THEN 1 ELSE 0 END), 0) AS mine "  # noqa: S608 - placeholders
-        "FROM follows",
+        f"SELECT COUNT(*) AS n, COALESCE(MAX(CASE WHEN user_id = {mine} THEN 1 ELSE 0 END), 0) AS mine, "  # noqa: S608 - placeholders
+        f"EXISTS (SELECT 1 FROM ideas WHERE merged_into_id = {idea}) AS merged FROM follows",
         query,
     )
-    return bool(found["mine"]), int(found["n"])
+    return bool(found["mine"]), int(found["n"]), bool(found["merged"])
 
 
 def _thread(comments: Any) -> list[dict[str, Any]]:

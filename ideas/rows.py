@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from ideas import catalog
+from ideas import catalog, extensions
 from ideas.models import Idea
 from portal import sql
 
@@ -100,15 +100,24 @@ async def select(
     return found
 
 
-async def fetch(query: Query, *, order: str = "", limit: int | None = None) -> list[dict[str, Any]]:
-    """Rows of `ideas` (alias `i`) meeting `query`, with their author's name, board and status."""
+async def fetch(
+    query: Query, *, order: str = "", limit: int | None = None, reader: int | None = None
+) -> list[dict[str, Any]]:
+    """Rows of `ideas` (alias `i`) meeting `query`, with their author's name, board and status; given
+    a `reader` (a member's id), also the fields of every decorator's `ReaderJoin` for them."""
+    columns, joins, booleans = _COLUMNS, "", ["comments_locked"]
+    if reader is not None:
+        for extra in extensions.reader_joins.values():
+            joins += " " + extra.join.format(reader=query.param(reader))
+            columns += "".join(f", {sql_} AS {name}" for name, sql_ in extra.columns.items())
+            booleans += extra.booleans
     found = await select(
-        f"SELECT {_COLUMNS} FROM ideas i JOIN users u ON u.id = i.author_id",  # noqa: S608 - no user text
+        f"SELECT {columns} FROM ideas i JOIN users u ON u.id = i.author_id{joins}",  # noqa: S608 - no user text
         query,
         order=order,
         limit=limit,
         datetimes=_DATETIMES,
-        booleans=("comments_locked",),
+        booleans=booleans,
     )
     return await complete(found)
 

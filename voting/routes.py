@@ -11,13 +11,12 @@ from starlette.routing import BaseRoute, Route
 
 from ideas.models import Idea
 from ideas.service import idea_url, visible_idea
-from portal import permissions
 from portal.errors import Invalid
 from portal.templating import flash, is_htmx, render
 from portal.web import back, form, see_other, user_of
 from voting import service
 from voting.limits import limit_votes
-from voting.listeners import decorate
+from voting.listeners import add_demand
 from voting.models import PRIORITIES
 
 
@@ -33,8 +32,7 @@ async def _answer(request: Request, state: service.VoteState) -> Response:
             "id", "status__is_closed", "comments_locked", "merged_into_id"
         )
         user = user_of(request)
-        if permissions.can(user, "vote.see_voters"):  # for members it adds only what `state` says
-            idea |= (await decorate(user, [idea["id"]])).get(idea["id"], {})
+        idea |= (await add_demand(user, [idea["id"]])).get(idea["id"], {})
         idea |= {"voted": state.voted, "vote_count": state.vote_count, "priority": state.priority}
         return render(request, "voting/_vote.html", {"idea": idea})
     return back(request, f"/ideas/{_id(request)}")

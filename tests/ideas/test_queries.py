@@ -204,10 +204,10 @@ async def test_a_members_access_is_read_only_when_an_insider_board_is_in_play(
     await make_idea(board=await make_board(slug="web"))
     member, _ = await browser()
     visitor_cost = await _list_queries(anon, count_queries, "/ideas")
-    # The member costs their session's user and their votes on the cards, nothing more.
-    assert await _list_queries(member, count_queries, "/ideas") == visitor_cost + 2
+    # The member costs their session's user, nothing more: their votes come with the cards' rows.
+    assert await _list_queries(member, count_queries, "/ideas") == visitor_cost + 1
     await make_board(slug="inner", visibility="insiders")
-    assert await _list_queries(member, count_queries, "/ideas") == visitor_cost + 3
+    assert await _list_queries(member, count_queries, "/ideas") == visitor_cost + 2
     assert await _list_queries(anon, count_queries, "/ideas") == visitor_cost
 
 
@@ -223,6 +223,20 @@ async def test_idea_page_costs_the_same_queries_for_few_and_many_comments(
     for _ in range(15):
         await make_comment(idea=idea)
     assert await _list_queries(anon, count_queries, url) == few
+
+
+async def test_idea_page_reads_duplicates_only_when_an_idea_was_merged_into_it(
+    anon: Client, count_queries: QueryCounter
+) -> None:
+    board = await make_board()
+    idea = await make_idea(board=board)
+    url = service.idea_url(idea)
+    # The idea and its author, its history, its comments, and follows with a "merged here?" flag.
+    assert await _list_queries(anon, count_queries, url) == 4
+    duplicate = await make_idea(board=board, title="Same thing again")
+    await service.merge(actor=await make_user(role="staff"), idea_id=duplicate.id, into=idea.id)
+    assert await _list_queries(anon, count_queries, url) == 5
+    assert "Same thing again" in (await anon.get(url)).text
 
 
 # --- search ----------------------------------------------------------------------------------

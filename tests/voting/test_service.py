@@ -317,3 +317,25 @@ async def test_a_refused_vote_on_behalf_makes_no_account(app: Starlette) -> None
     with pytest.raises(Invalid) as caught:
         await service.vote_on_behalf(actor=staff, idea_id=first.id, email="", priority="high", note="")
     assert set(caught.value.errors) == {"email", "note", "priority"}
+
+
+async def test_lists_read_the_readers_votes_in_their_own_statement_as_the_decorator_would() -> None:
+    from ideas import queries
+
+    board = await make_board()
+    must, plain, untouched = [await make_idea(board=board) for _ in range(3)]
+    member, other = await make_user(), await make_user()
+    await service.cast_vote(actor=member, idea_id=must.id, priority="must")
+    await service.cast_vote(actor=member, idea_id=plain.id)
+    await service.cast_vote(actor=other, idea_id=untouched.id, priority="nice")
+
+    page = await queries.list_ideas(member, queries.parse_filter({"board": board.slug}))
+    listed = {r["id"]: (r["voted"], r["priority"]) for r in page.items}
+    assert listed == {must.id: (True, "must"), plain.id: (True, None), untouched.id: (False, None)}
+    # The same as the decorator gives the idea page and the API.
+    from_decorator = await service.voted_by(member, [must.id, plain.id, untouched.id])
+    assert {i: (True, e["priority"]) for i, e in from_decorator.items()} == {
+        i: v for i, v in listed.items() if v[0]
+    }
+    anonymous = await queries.list_ideas(None, queries.parse_filter({"board": board.slug}))
+    assert all("voted" not in r for r in anonymous.items)
