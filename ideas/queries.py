@@ -20,7 +20,7 @@ from tortoise.functions import Count
 from ideas import catalog, extensions, rows
 from ideas.events import ContentUnhidden, IdeaPosted
 from ideas.models import Board, Idea, Status
-from ideas.service import visible_idea
+from ideas.service import ensure_visible, load_idea, visible_idea
 from ideas.visibility import visible_boards
 from portal import events, permissions, sql
 from portal.cache import TTLCache
@@ -363,16 +363,17 @@ class IdeaView:
 
 
 async def idea_view(user: User | None, idea_id: int) -> IdeaView:
-    """Everything the idea page shows, in a fixed number of statements (each plain SQL)."""
-    idea = await visible_idea(user, idea_id)
+    """Everything the idea page shows, in three statements (each plain SQL) for an ordinary idea."""
+    idea, facts = await load_idea(idea_id, _PAGE_FACTS, _id(user) or 0)
+    await ensure_visible(user, idea)
     row = (await decorate(user, [await rows.of_idea(idea)]))[0]
     history = await status_history(idea.id)
     comments = await visible_comments(user, idea.id)
     official = next((c for c in comments if c["id"] == idea.official_comment_id), None)
     threads = _thread(c for c in comments if c is not official)
-    following, follower_count, merged_here = await _follows_and_merges(user, idea.id)
+    following, follower_count = bool(facts["following"]), int(facts["follower_count"])
     duplicates: list[dict[str, Any]] = []
-    if merged_here:
+    if facts["merged_here"]:  # most ideas have no duplicates: then no statement for them
         query = rows.Query()
         query.add(f"merged_into_id = {query.param(idea.id)}")
         head = "SELECT id, title, slug, board_id, hidden_at FROM ideas"
@@ -413,19 +414,13 @@ async def visible_comments(user: User | None, idea_id: int) -> list[dict[str, An
     )
 
 
-async def _follows_and_merges(user: User | None, idea_id: int) -> tuple[bool, int, bool]:
-    """Whether the reader follows the idea, how many do, and whether any idea was merged into it
-    (one statement: most ideas have no duplicates, and then the page needs no statement for them)."""
-    query = rows.Query()
-    mine = query.param(user.id if user is not None else 0)
-    idea = query.param(idea_id)
-    query.add(f"idea_id = {idea}")
-    [found] = await rows.select(
-        f"SELECT COUNT(*) AS n, COALESCE(MAX(CASE WHEN user_id = {mine} THEN 1 ELSE 0 END), 0) AS mine, "  # noqa: S608 - placeholders
-        f"EXISTS (SELECT 1 FROM ideas WHERE merged_into_id = {idea}) AS merged FROM follows",
-        query,
-    )
-    return bool(found["mine"]), int(found["n"]), bool(found["merged"])
+# Read with the idea itself: who follows it (and whether the reader does, $2), and whether any idea
+# was merged into it.
+_PAGE_FACTS = (
+    ", (SELECT COUNT(*) FROM follows f WHERE f.idea_id = i.id) AS follower_count"
+    ", EXISTS (SELECT 1 FROM follows f WHERE f.idea_id = i.id AND f.user_id = $2) AS following"
+    ", EXISTS (SELECT 1 FROM ideas d WHERE d.merged_into_id = i.id) AS merged_here"
+)
 
 
 def _thread(comments: Any) -> list[dict[str, Any]]:

@@ -159,34 +159,47 @@ async def post_idea(
 
 
 @cache
-def _get_idea_sql() -> str:
+def _get_idea_sql(extra: str = "") -> str:
     idea = ", ".join(f"i.{c}" for c in sorted(Idea._meta.db_fields))
     author = ", ".join(f'u.{c} AS "author__{c}"' for c in sorted(User._meta.db_fields))
-    return f"SELECT {idea}, {author} FROM ideas i JOIN users u ON u.id = i.author_id WHERE i.id = $1"  # noqa: S608
+    return f"SELECT {idea}, {author}{extra} FROM ideas i JOIN users u ON u.id = i.author_id WHERE i.id = $1"  # noqa: S608
 
 
 async def get_idea(idea_id: int) -> Idea:
     """The idea with its board, status and author loaded (one statement; board and status come
     from the catalogue, shared between requests: never modify them through the idea)."""
-    found = await sql.fetch(_get_idea_sql(), idea_id)
+    return (await load_idea(idea_id))[0]
+
+
+async def load_idea(idea_id: int, extra: str = "", *values: Any) -> tuple[Idea, dict[str, Any]]:
+    """`get_idea`, plus in the same statement the `extra` columns (SQL over the idea `i`, such as
+    `, (SELECT ...) AS name`, with placeholders from $2 for `values`), returned by name."""
+    found = await sql.fetch(_get_idea_sql(extra), idea_id, *values)
     if not found:
         raise NotFound("There is no such idea.")
-    columns = found[0]
+    columns, fields, facts = found[0], Idea._meta.db_fields, {}
+    for key in [k for k in found[0] if k not in fields and not k.startswith("author__")]:
+        facts[key] = columns.pop(key)
     idea = sql.as_model(Idea, {k: v for k, v in columns.items() if not k.startswith("author__")})
     idea.author = sql.as_model(User, {k[8:]: v for k, v in columns.items() if k.startswith("author__")})
     idea.board, idea.status = await catalog.lookup(idea.board_id, idea.status_id)
-    return idea
+    return idea, facts
 
 
 async def visible_idea(actor: User | None, idea_id: int) -> Idea:
     """The idea, if `actor` may see it; 404 otherwise, so private ideas are not revealed."""
     idea = await get_idea(idea_id)
+    await ensure_visible(actor, idea)
+    return idea
+
+
+async def ensure_visible(actor: User | None, idea: Idea) -> None:
+    """404 unless `actor` may see the idea, so private ideas are not revealed."""
     await prepare_access(actor, [idea.board])
     if not can_view_board(actor, idea.board):
         raise NotFound("There is no such idea.")
     if idea.hidden_at is not None and not permissions.can(actor, "idea.moderate"):
         raise NotFound("There is no such idea.")
-    return idea
 
 
 async def edit_idea(

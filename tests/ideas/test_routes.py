@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from ideas.models import Comment, Follow, Idea, IdeaRevision, StatusChange
+from ideas.service import idea_url
 from portal.models import AuditEntry, Notification
 from tests.browser import Client
 from tests.factories import make_board, make_comment, make_idea, make_user
@@ -239,3 +240,17 @@ async def test_official_response_form_notifies_followers(browser: SignedIn) -> N
     assert sorted(notified) == sorted([idea.author_id, follower.id])
     assert await AuditEntry.filter(action="comment.official", object_id=answer.id).exists()
     assert (await staff.post_form(f"/comments/{answer.id}/bogus")).status_code == 404
+
+
+async def test_the_idea_page_shows_each_reader_whether_they_follow(anon: Client, browser: SignedIn) -> None:
+    idea = await make_idea()  # the author follows their own idea
+    follower, user = await browser()
+    bystander, _ = await browser()
+    await follower.post_form(f"/ideas/{idea.id}/follow")
+    assert await Follow.exists(idea_id=idea.id, user_id=user.id)
+    url = idea_url(idea)
+    mine = between((await follower.get(url)).text, f'<div id="follow-{idea.id}"', "</div>")
+    theirs = between((await bystander.get(url)).text, f'<div id="follow-{idea.id}"', "</div>")
+    assert 'aria-pressed="true"' in mine and "2 followers" in mine
+    assert 'aria-pressed="false"' in theirs and "2 followers" in theirs
+    assert "2 followers" in (await anon.get(url)).text

@@ -52,11 +52,12 @@ def vote_box(html: str, idea_id: int) -> str:
 
 
 def vote_form(idea_id: int) -> str:
-    return f'action="/ideas/{idea_id}/vote" hx-post="/ideas/{idea_id}/vote"'
+    """The vote button, posting through the page's `csrf-form` (with and without htmx)."""
+    return f'form="csrf-form" formaction="/ideas/{idea_id}/vote" hx-post="/ideas/{idea_id}/vote"'
 
 
 def unvote_form(idea_id: int) -> str:
-    return f'action="/ideas/{idea_id}/unvote" hx-post="/ideas/{idea_id}/unvote"'
+    return f'form="csrf-form" formaction="/ideas/{idea_id}/unvote" hx-post="/ideas/{idea_id}/unvote"'
 
 
 # --- the button -----------------------------------------------------------------------------------
@@ -94,7 +95,7 @@ async def test_an_htmx_vote_answers_the_button_fragment(browser: Browser) -> Non
     assert f'id="vote-{idea.id}"' in fragment
     assert '<span class="vote-count">2</span>' in fragment
     assert unvote_form(idea.id) in fragment and 'aria-pressed="true"' in fragment
-    assert 'name="csrf_token" value="' in fragment
+    assert "csrf_token" not in fragment  # the button posts through the page's form, which holds it
 
     response = await client.post_form(f"/ideas/{idea.id}/unvote", headers=htmx)
     assert response.status_code == 200
@@ -116,7 +117,29 @@ async def test_the_vote_button_shows_on_the_list_and_the_idea_page(browser: Brow
     assert vote_form(other.id) in vote_box(listed, other.id)
     # Visitors get a link to sign in instead of a form.
     box = vote_box((await anon.get("/ideas")).text, idea.id)
-    assert f'href="/auth/signin?next=/ideas/{idea.id}"' in box and "<form" not in box
+    assert f'href="/auth/signin?next=/ideas/{idea.id}"' in box and "<button" not in box
+
+
+async def test_buttons_post_through_the_pages_own_form_with_the_members_token(
+    browser: Browser, anon: Client
+) -> None:
+    idea = await make_idea()
+    member, other = await make_user(), await make_user()
+    client, other_client = await browser(member), await browser(other)
+    html, theirs = (await client.get("/ideas")).text, (await other_client.get("/ideas")).text
+    found = re.search(
+        r'<form id="csrf-form" method="post" hidden><input type="hidden" name="csrf_token" value="([^"]+)">',
+        html,
+    )
+    assert found is not None and found.group(1) == await client.csrf_token()
+    # Both members get the same button markup (drawn once, kept), each their own token in the form.
+    assert vote_form(idea.id) in vote_box(html, idea.id)
+    assert vote_box(theirs, idea.id) == vote_box(html, idea.id)
+    assert found.group(1) not in theirs and await other_client.csrf_token() in theirs
+    assert 'id="csrf-form"' not in (await anon.get("/ideas")).text
+    # What a browser without script sends for that button: the form's token, to the button's address.
+    response = await client.http.post(f"/ideas/{idea.id}/vote", data={"csrf_token": found.group(1)})
+    assert response.status_code == 303 and await voter_ids(idea.id) == {member.id}
 
 
 async def test_no_vote_button_where_a_vote_would_be_refused(browser: Browser) -> None:
@@ -125,10 +148,10 @@ async def test_no_vote_button_where_a_vote_would_be_refused(browser: Browser) ->
     await ideas.change_status(actor=staff, idea_id=shipped.id, status="shipped")
     member = await browser(await make_user())
     box = vote_box(await idea_page(member, shipped), shipped.id)
-    assert "<form" not in box and "Voting is closed" in box
+    assert "<button" not in box and "Voting is closed" in box
     unverified = await browser(await make_user(verified=False))
     box = vote_box(await idea_page(unverified, fine), fine.id)
-    assert "<form" not in box and "Confirm your e-mail" in box
+    assert "<button" not in box and "Confirm your e-mail" in box
     # And a forged post is refused all the same, with the HTML error page.
     response = await member.post_form(f"/ideas/{shipped.id}/vote", headers={"HX-Request": "true"})
     assert response.status_code == 409 and "shipped" in response.text
