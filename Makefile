@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format migrations clean
+.PHONY: run test lint format migrations screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,12 @@ lint: $(VENV)/.installed
 format: $(VENV)/.installed
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+# Refreshes the README's screenshots (the test suite takes them into a scratch folder).
+# Browser journeys run on PostgreSQL: set HEARKEN_TEST_POSTGRES_URL as for `.ci/run`.
+screenshots: $(VENV)/.installed
+	@test -n "$$HEARKEN_TEST_POSTGRES_URL" || { echo "set HEARKEN_TEST_POSTGRES_URL (see .ci/run)"; exit 1; }
+	HEARKEN_SCREENSHOTS_DIR=docs/screenshots HEARKEN_E2E_REQUIRED=1 $(BIN)/python -m pytest tests/e2e/test_screenshots.py -q
 
 # Writes a migration for model changes (review it, then commit it with the change).
 migrations: $(VENV)/.installed

@@ -25,6 +25,7 @@ import re
 import secrets
 import socket
 import sys
+import tempfile
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
@@ -60,7 +61,11 @@ CHROMIUM_FOUND = Path(CHROMIUM).exists()
 REQUIRED = os.environ.get("HEARKEN_E2E_REQUIRED", "") == "1"
 
 ROOT = Path(__file__).resolve().parents[2]
-SCREENSHOTS = ROOT / "docs" / "screenshots"
+# A test run must not rewrite tracked files: shots go to a scratch folder unless asked for
+# (`make screenshots` sets HEARKEN_SCREENSHOTS_DIR=docs/screenshots to refresh the README's).
+SCREENSHOTS = Path(
+    os.environ.get("HEARKEN_SCREENSHOTS_DIR") or Path(tempfile.gettempdir()) / "hearken-screenshots"
+)
 # Timeouts (ms) for one action or expectation; generous for 2 busy cores, never slept through.
 TIMEOUT_MS = 10_000
 # More script requests than this to one path from one loaded page means something polls in a loop.

@@ -1,7 +1,8 @@
 """Screenshots of the main pages, phone (390 x 844) and desktop (1280 x 800), for the README.
 
-Written to docs/screenshots/{page}-{phone,desktop}.png on every run, over the realistic community
-of tests/e2e/community.py (a 140-character title, five long tags, long names, empty states). Set
+Written as {page}-{phone,desktop}.png to a scratch folder on every run (`make screenshots` writes
+them to docs/screenshots/ instead), over the realistic community of tests/e2e/community.py (a
+140-character title, five long tags, long names, empty states). Set
 HEARKEN_SCREENSHOTS_FULL=DIR to also write whole-page shots there, to review a layout top to bottom.
 Each page is also checked for what a picture would show wrong: content wider than the screen.
 """
