@@ -2,7 +2,7 @@
 
 - `idea_decorators`: async `(reader, idea_ids) -> {idea_id: {field: value}}`, merged into every idea
   a list, a page or the API shows (voting adds `voted` and `priority`). One query per decorator.
-  A decorator may come with a `ReaderJoin`, the same fields as SQL: lists then read them in their
+  A decorator may come with `ReaderColumns`, the same fields as SQL: lists then read them in their
   own statement instead of asking the decorator (one statement fewer per page for a member).
 - `card_slots`: templates defining `{% macro slot(idea) %}`, called in each idea card (and next
   to the idea on its page); `page_slots`: templates included on the idea page.
@@ -21,30 +21,29 @@ Decorator = Callable[[Any, list[int]], Awaitable[dict[int, dict[str, Any]]]]
 
 
 @dataclass(frozen=True)
-class ReaderJoin:
-    """What a decorator adds for a signed-in reader, as SQL on a list's statement: `join` is a
-    LEFT JOIN onto `i` (the idea) at most one row per idea, where `{reader}` stands for the reader's
-    id; `columns` maps each field to its expression. The decorator must add nothing for anonymous
-    readers, for whom lists leave the join out."""
+class ReaderColumns:
+    """What a decorator adds for a signed-in reader, as columns of a list's statement: each field's
+    SQL expression over `i` (the idea), where `{reader}` stands for the reader's id; typically a
+    subquery on an index, which costs one probe per listed idea whatever the reader's history. The
+    decorator must add nothing for anonymous readers, for whom lists leave the columns out."""
 
-    join: str
     columns: dict[str, str]
     booleans: tuple[str, ...] = field(default=())
 
 
 idea_decorators: list[Decorator] = []
-reader_joins: dict[Decorator, ReaderJoin] = {}
+reader_columns: dict[Decorator, ReaderColumns] = {}
 card_slots: list[str] = []
 page_slots: list[str] = []
 idea_json_fields: list[str] = []
 audience_providers: list[Callable[[list[int]], Awaitable[list[int]]]] = []
 
 
-def add_decorator(decorator: Decorator, *, join: ReaderJoin | None = None) -> None:
+def add_decorator(decorator: Decorator, *, columns: ReaderColumns | None = None) -> None:
     if decorator not in idea_decorators:
         idea_decorators.append(decorator)
-    if join is not None:
-        reader_joins[decorator] = join
+    if columns is not None:
+        reader_columns[decorator] = columns
 
 
 def add_template(slots: list[str], name: str) -> None:

@@ -335,13 +335,13 @@ async def decorate(
     user: User | None, items: list[dict[str, Any]], *, joined: bool = False
 ) -> list[dict[str, Any]]:
     """Adds what other packages know about each idea (voting: `voted`), one query per package;
-    `joined`: the rows were read with `rows.fetch(..., reader=)`, which gave the `ReaderJoin` fields."""
+    `joined`: the rows were read with `rows.fetch(..., reader=)`, which gave the `ReaderColumns`."""
     for row in items:
         row["tags"] = row["tags_text"].split() if row.get("tags_text") else []
         row["url"] = f"/ideas/{row['id']}-{row['slug']}" if row.get("slug") else f"/ideas/{row['id']}"
     ids = [r["id"] for r in items]
     for decorator in extensions.idea_decorators:
-        if joined and decorator in extensions.reader_joins:
+        if joined and decorator in extensions.reader_columns:
             continue
         extra = await decorator(user, ids) if ids else {}
         for row in items:

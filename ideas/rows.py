@@ -104,15 +104,16 @@ async def fetch(
     query: Query, *, order: str = "", limit: int | None = None, reader: int | None = None
 ) -> list[dict[str, Any]]:
     """Rows of `ideas` (alias `i`) meeting `query`, with their author's name, board and status; given
-    a `reader` (a member's id), also the fields of every decorator's `ReaderJoin` for them."""
-    columns, joins, booleans = _COLUMNS, "", ["comments_locked"]
+    a `reader` (a member's id), also the fields of every decorator's `ReaderColumns` for them."""
+    columns, booleans = _COLUMNS, ["comments_locked"]
     if reader is not None:
-        for extra in extensions.reader_joins.values():
-            joins += " " + extra.join.format(reader=query.param(reader))
-            columns += "".join(f", {sql_} AS {name}" for name, sql_ in extra.columns.items())
+        mark = query.param(reader)
+        for extra in extensions.reader_columns.values():
+            for name, expression in extra.columns.items():
+                columns += f", {expression.format(reader=mark)} AS {name}"
             booleans += extra.booleans
     found = await select(
-        f"SELECT {columns} FROM ideas i JOIN users u ON u.id = i.author_id{joins}",  # noqa: S608 - no user text
+        f"SELECT {columns} FROM ideas i JOIN users u ON u.id = i.author_id",  # noqa: S608 - no user text
         query,
         order=order,
         limit=limit,

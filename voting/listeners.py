@@ -73,16 +73,18 @@ async def _rescore(idea_id: int) -> None:
 
 
 async def decorate(user, idea_ids: list[int]) -> dict[int, dict]:  # type: ignore[no-untyped-def]
-    """Adds `voted` and `priority` for the reader (lists read them by `VOTED_JOIN` instead)."""
+    """Adds `voted` and `priority` for the reader (lists read them as `VOTED_COLUMNS` instead)."""
     from voting import service
 
     return await service.voted_by(user, idea_ids)
 
 
-# One vote per member and idea (unique), so the join adds at most one row per idea.
-VOTED_JOIN = extensions.ReaderJoin(
-    join="LEFT JOIN votes rv ON rv.idea_id = i.id AND rv.user_id = {reader}",
-    columns={"voted": "rv.id IS NOT NULL", "priority": "rv.priority"},
+# Probes of the (user_id, idea_id) index: a LEFT JOIN made PostgreSQL read all the member's votes.
+VOTED_COLUMNS = extensions.ReaderColumns(
+    columns={
+        "voted": "EXISTS (SELECT 1 FROM votes rv WHERE rv.idea_id = i.id AND rv.user_id = {reader})",
+        "priority": "(SELECT rv.priority FROM votes rv WHERE rv.idea_id = i.id AND rv.user_id = {reader})",
+    },
     booleans=("voted",),
 )
 
@@ -103,7 +105,7 @@ async def voters_of(idea_ids: list[int]) -> list[int]:
 def install() -> None:
     events.listen(IdeaMerged)(move_votes_on_merge)
     events.listen(MemberBanned)(drop_votes_of_banned)
-    extensions.add_decorator(decorate, join=VOTED_JOIN)
+    extensions.add_decorator(decorate, columns=VOTED_COLUMNS)
     extensions.add_decorator(add_demand)
     if voters_of not in extensions.audience_providers:
         extensions.audience_providers.append(voters_of)
