@@ -88,7 +88,10 @@ async def select(
     if order:
         statement += " ORDER BY " + order
     if limit is not None:
-        statement += " LIMIT " + query.param(limit)
+        # Written into the statement, not passed: with LIMIT as a parameter PostgreSQL's generic plan
+        # looked costlier than it was, so it planned the list afresh on every execution (0.26 ms of
+        # its CPU a time, against 0.15 ms with the kept plan).
+        statement += f" LIMIT {int(limit)}"
     found = await sql.fetch(statement, *query.params)
     if not query.postgres:
         for row in found:

@@ -131,3 +131,36 @@ async def test_a_new_idea_is_found_at_once_by_a_search_made_a_moment_before(app)
     # A cached search still reads rows fresh: an idea hidden since is not listed.
     await Idea.filter(id=idea.id).update(hidden_at=datetime.now(UTC))
     assert (await queries.list_ideas(None, flt)).items == []
+
+
+async def test_postgresql_keeps_one_plan_for_the_list_statement(backend: str, app) -> None:  # type: ignore[no-untyped-def]
+    """With its LIMIT as a parameter, the list was planned afresh on every execution (PostgreSQL's
+    generic plan looked costlier than it was): 0.26 ms of database CPU a time instead of 0.15 ms."""
+    if backend != "postgres":
+        pytest.skip("plan caching of prepared statements is PostgreSQL's")
+    from tortoise import connections
+    from tortoise.transactions import in_transaction
+
+    from ideas import queries
+
+    idea = await make_idea(board=await make_board())
+    conn = connections.get("default")
+    # Enough ideas for the planner's estimates to matter, as in a real portal.
+    await conn.execute_query(
+        "INSERT INTO ideas (board_id, author_id, title, slug, body_md, body_html, status_id, tags_text,"
+        " vote_count, comment_count, trending_score, comments_locked, created_at, updated_at,"
+        " last_activity_at) SELECT board_id, author_id, title, slug, body_md, body_html, status_id,"
+        " tags_text, n % 50, 0, n, FALSE, created_at, updated_at, last_activity_at"
+        " FROM ideas, generate_series(1, 20000) AS n WHERE id = $1",
+        [idea.id],
+    )
+    await conn.execute_script("ANALYZE ideas")
+    async with in_transaction():  # one connection, so its prepared statements can be read back
+        for _ in range(12):
+            await queries.list_ideas(None, queries.parse_filter({}))
+        found = await connections.get("default").execute_query_dict(
+            "SELECT generic_plans, custom_plans FROM pg_prepared_statements"
+            " WHERE statement LIKE 'SELECT i.id, i.title%ORDER BY i.trending_score DESC%'"
+        )
+    assert len(found) == 1
+    assert found[0]["custom_plans"] <= 5 and found[0]["generic_plans"] >= 7
