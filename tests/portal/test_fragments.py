@@ -105,7 +105,7 @@ def _template_names() -> list[str]:
 
 
 def test_the_templates_use_cached_fragments() -> None:
-    assert {"ideas/_idea_card.html", "ideas/_comment.html"} <= set(_template_names())
+    assert {"ideas/_idea_card.html", "ideas/_comments.html", "voting/_vote_slot.html"} <= set(_template_names())
 
 
 @pytest.mark.parametrize("name", _template_names())
