@@ -105,7 +105,8 @@ def _template_names() -> list[str]:
 
 
 def test_the_templates_use_cached_fragments() -> None:
-    assert {"ideas/_idea_card.html", "ideas/_comments.html", "voting/_vote_slot.html"} <= set(_template_names())
+    cached = {"ideas/_idea_card.html", "ideas/_comments.html", "voting/_vote_slot.html"}
+    assert cached <= set(_template_names())
 
 
 @pytest.mark.parametrize("name", _template_names())
