@@ -177,9 +177,8 @@ async def load_idea(idea_id: int, extra: str = "", *values: Any) -> tuple[Idea, 
     found = await sql.fetch(_get_idea_sql(extra), idea_id, *values)
     if not found:
         raise NotFound("There is no such idea.")
-    columns, fields, facts = found[0], Idea._meta.db_fields, {}
-    for key in [k for k in found[0] if k not in fields and not k.startswith("author__")]:
-        facts[key] = columns.pop(key)
+    columns, fields = found[0], Idea._meta.db_fields
+    facts = {k: columns.pop(k) for k in list(columns) if k not in fields and not k.startswith("author__")}
     idea = sql.as_model(Idea, {k: v for k, v in columns.items() if not k.startswith("author__")})
     idea.author = sql.as_model(User, {k[8:]: v for k, v in columns.items() if k.startswith("author__")})
     idea.board, idea.status = await catalog.lookup(idea.board_id, idea.status_id)
