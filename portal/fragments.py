@@ -3,8 +3,10 @@
 A list page draws twenty cards and an idea page fifty comments; each costs dozens of escapes and
 a macro call, and the same card is drawn again for every reader until its idea changes. The block's
 output is kept under a key made of the block's place and the values given, so the block must
-read *only* those values (never `user`, `csrf_token` or anything else from the context): then the
-kept markup is exactly what rendering would produce, and a changed value is simply a new key.
+read *only* those values (never `user` or anything else from the context): then the kept markup
+is exactly what rendering would produce, and a changed value is simply a new key. `csrf_token` is
+the same slot for every reader (`portal.templating.CSRF_SLOT`, swapped for the reader's token once
+the page is drawn), so a block may hold forms; it names `csrf_token` in its key like anything else.
 Nothing needs clearing and nothing can be stale. Rows (dicts) count as their items, lists as
 tuples. The store is bounded; the oldest entries go first.
 
@@ -25,16 +27,22 @@ from jinja2.parser import Parser
 from markupsafe import Markup
 
 MAX_ENTRIES = 20_000
+# A kept comment thread runs to tens of kilobytes (and its key holds the comments too): bound the
+# store by size as well as by count.
+MAX_CHARACTERS = 64 * 1024 * 1024
 _SCALARS = (str, int, float, Decimal, date, type(None))  # bool is an int, datetime a date
 _EXACT = frozenset({str, int, bool, float, datetime, type(None)})
 
 
 class FragmentStore:
-    """Rendered fragments by key, evicted first-in first-out past `max_entries`."""
+    """Rendered fragments by key, evicted first-in first-out past `max_entries` entries or
+    `max_characters` of markup (each counted twice: its key holds about as much as the markup)."""
 
-    def __init__(self, max_entries: int = MAX_ENTRIES) -> None:
+    def __init__(self, max_entries: int = MAX_ENTRIES, max_characters: int = MAX_CHARACTERS) -> None:
         self.max_entries = max_entries
+        self.max_characters = max_characters
         self._data: dict[Hashable, Markup] = {}
+        self._characters = 0
         self.hits = 0
         self.misses = 0
 
@@ -48,21 +56,39 @@ class FragmentStore:
             return found
         self.misses += 1
         markup = render()  # already Markup: the block was rendered with autoescaping
-        if len(self._data) >= self.max_entries:
+        size = 2 * len(markup)
+        while self._data and (
+            len(self._data) >= self.max_entries or self._characters + size > self.max_characters
+        ):
             # Dicts keep insertion order: drop the oldest tenth in one go rather than one per miss.
-            for old in list(self._data)[: max(1, self.max_entries // 10)]:
-                del self._data[old]
-        self._data[key] = markup
+            for old in list(self._data)[: max(1, len(self._data) // 10)]:
+                self._characters -= 2 * len(self._data.pop(old))
+        if size <= self.max_characters:
+            self._data[key] = markup
+            self._characters += size
         return markup
+
+    @property
+    def characters(self) -> int:
+        return self._characters
 
     def clear(self) -> None:
         self._data.clear()
+        self._characters = 0
 
 
 def key_part(value: Any) -> Hashable:
-    """A hashable stand-in for a value a fragment reads: equal parts, equal markup."""
-    if type(value) in _EXACT:
+    """A hashable stand-in for a value a fragment reads: equal parts, equal markup.
+
+    Written for speed (a comment thread's key is hundreds of values): exact types are checked
+    inline, and rows and lists are walked by comprehensions rather than generators."""
+    kind = type(value)
+    if kind in _EXACT:
         return value
+    if kind is dict:
+        return tuple([(k, v if type(v) in _EXACT else key_part(v)) for k, v in value.items()])
+    if kind is list or kind is tuple:
+        return tuple([v if type(v) in _EXACT else key_part(v) for v in value])
     if isinstance(value, dict):
         return tuple((k, key_part(v)) for k, v in value.items())
     if isinstance(value, list | tuple):
@@ -94,4 +120,4 @@ class FragmentCacheExtension(Extension):
 
     def _cached(self, parts: tuple[Any, ...], caller: Callable[[], Markup]) -> Markup:
         store: FragmentStore = self.environment.fragment_store  # type: ignore[attr-defined]
-        return store.get_or_render(tuple(key_part(p) for p in parts), caller)
+        return store.get_or_render(key_part(parts), caller)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 from typing import Any
 
 from jinja2 import pass_context
 from jinja2.runtime import Context, Macro
+from markupsafe import escape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.templating import Jinja2Templates
@@ -44,26 +46,12 @@ def _pop_flashes(request: Request) -> list[dict[str, str]]:
     return request.session.pop("flash", []) if "session" in request.scope else []
 
 
-class _LazyToken:
-    """The session's CSRF token, made only when a page prints it.
-
-    A page with nothing to submit (most pages, for an anonymous reader) then leaves the session
-    empty, so no cookie is signed and set: readers stay cookie-free and cheap to serve.
-    """
-
-    __slots__ = ("_request", "_value")
-
-    def __init__(self, request: Request) -> None:
-        self._request = request
-        self._value: str | None = None
-
-    def __str__(self) -> str:
-        if self._value is None:
-            self._value = csrf.token_for(self._request) if "session" in self._request.scope else ""
-        return self._value
-
-    def __html__(self) -> str:
-        return str(self)  # URL-safe base64: nothing to escape
+# Pages print this wherever the reader's CSRF token goes, and `render` puts the token in once the
+# page is drawn. Markup kept by `{% cache %}` (portal/fragments.py) may then hold forms: it is the
+# same for every reader. Random per process, so no stored text can contain it by design; and a page
+# that prints no form never makes a token, so an anonymous reader's session stays empty (no cookie
+# is signed or set, and readers stay cheap to serve).
+CSRF_SLOT = escape(f"csrf-slot-{secrets.token_hex(16)}")  # Markup, so it prints as it is
 
 
 def is_htmx(request: Request) -> bool:
@@ -86,7 +74,7 @@ def render(
         "user": user,
         "settings": settings,
         "nav": request.app.state.nav,
-        "csrf_token": _LazyToken(request),
+        "csrf_token": CSRF_SLOT,
         "can": lambda action, obj=None: permissions.can(user, action, obj),
     }
     if context:
@@ -94,7 +82,12 @@ def render(
     template = fragment if fragment is not None and is_htmx(request) else name
     if template == name:
         ctx["flashes"] = _pop_flashes(request)
-    response = templates.TemplateResponse(request, template, ctx, status_code=status_code, headers=headers)
+    ctx["request"] = request
+    html = templates.get_template(template).render(ctx)
+    if CSRF_SLOT in html:
+        token = csrf.token_for(request) if "session" in request.scope else ""
+        html = html.replace(CSRF_SLOT, token)
+    response = HTMLResponse(html, status_code=status_code, headers=headers)
     if fragment is not None:
         response.headers["Vary"] = "HX-Request"
     return response

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from ideas import comments, moderation, service
@@ -9,6 +11,7 @@ from ideas.events import CommentMarkedHelpful
 from ideas.models import Comment, Follow, Idea
 from portal import events
 from portal.errors import Forbidden, Invalid
+from portal.templating import CSRF_SLOT, templates
 from tests.browser import Client
 from tests.factories import make_board, make_comment, make_idea, make_user
 from tests.ideas.conftest import SignedIn
@@ -108,6 +111,44 @@ async def test_replies_render_under_their_parent(anon: Client) -> None:
     html = (await anon.get(service.idea_url(idea))).text
     thread = between(html, f'id="comment-{top.id}"', f'id="comment-{other.id}"')
     assert '<div class="replies">' in thread and "A reply" in thread
+
+
+async def test_members_share_a_kept_thread_and_each_page_carries_its_own_token(browser: SignedIn) -> None:
+    idea = await make_idea()
+    top = await make_comment(idea=idea, body="Top level")
+    url = service.idea_url(idea)
+    store = templates.env.fragment_store  # type: ignore[attr-defined]
+    first, _ = await browser()
+    second, second_user = await browser()
+
+    first_html = (await first.get(url)).text
+    misses = store.misses
+    second_html = (await second.get(url)).text
+    assert store.misses == misses  # the thread, reply forms and all, was drawn once for both
+
+    tokens = [set(re.findall(r'name="csrf_token" value="([^"]+)"', h)) for h in (first_html, second_html)]
+    assert all(len(t) == 1 for t in tokens) and tokens[0] != tokens[1]
+    assert str(CSRF_SLOT) not in first_html + second_html
+    kept = [m for m in store._data.values() if f'name="parent" value="{top.id}"' in m]
+    assert kept and all(str(CSRF_SLOT) in m for m in kept)  # kept with the slot, never a token
+    # The reply form under the comment works with the token printed in it, for its reader.
+    assert f'name="parent" value="{top.id}"' in second_html
+    response = await second.post_form(
+        f"/ideas/{idea.id}/comments", {"body": "Mine", "parent": top.id, "csrf_token": tokens[1].pop()}
+    )
+    assert response.status_code == 303
+    assert await Comment.exists(idea_id=idea.id, parent_id=top.id, author_id=second_user.id)
+    forged = await second.post_form(
+        f"/ideas/{idea.id}/comments", {"body": "Theirs", "parent": top.id, "csrf_token": tokens[0].pop()}
+    )
+    assert forged.status_code == 403
+
+
+async def test_a_visitor_page_prints_no_token_and_sets_no_cookie(anon: Client) -> None:
+    idea = await make_idea()
+    await make_comment(idea=idea, body="Top level")
+    response = await anon.get(service.idea_url(idea))
+    assert "csrf" not in response.text and "set-cookie" not in response.headers
 
 
 async def test_helpful_marks(browser: SignedIn) -> None:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 from jinja2 import DictLoader, Environment, nodes
+from markupsafe import Markup, escape
 
 from portal.fragments import FragmentCacheExtension, FragmentStore, key_part
 from portal.templating import TEMPLATES_DIR, templates
@@ -45,16 +46,34 @@ def test_the_store_stays_within_its_bound_dropping_the_oldest() -> None:
     assert store.get_or_render(0, lambda: "recomputed") == "recomputed"  # the oldest went
 
 
+def test_the_store_stays_within_its_size_counting_keys_and_markup() -> None:
+    store = FragmentStore(max_entries=1000, max_characters=2000)
+    for n in range(30):
+        store.get_or_render(n, lambda n=n: escape(f"{n:03d}" * 100))  # type: ignore[misc]
+        assert store.characters <= 2000
+    assert store.characters == 2 * 300 * len(store) > 0
+    assert store.get_or_render(29, lambda: Markup("recomputed")) == "029" * 100
+    assert store.get_or_render(0, lambda: Markup("recomputed")) == "recomputed"
+    # A fragment larger than the whole store is drawn but not kept.
+    assert store.get_or_render("huge", lambda: escape("x" * 1500)) == "x" * 1500
+    assert store.get_or_render("huge", lambda: Markup("again")) == "again"
+
+
 def test_key_parts_take_rows_and_lists_but_refuse_objects() -> None:
     when = datetime(2026, 1, 1, tzinfo=UTC)
     assert key_part({"tags": ["a", "b"], "at": when}) == (("tags", ("a", "b")), ("at", when))
     hash(key_part({"tags": ["a"]}))
+    thread = [{"id": 1, "replies": [{"id": 2, "replies": []}]}]
+    assert key_part(thread) == ((("id", 1), ("replies", ((("id", 2), ("replies", ())),))),)
+    assert key_part(thread) != key_part([{"id": 1, "replies": [{"id": 3, "replies": []}]}])
 
     class Model:
         pass
 
     with pytest.raises(TypeError, match="Model"):
         key_part(Model())
+    with pytest.raises(TypeError, match="Model"):
+        key_part([{"id": 1, "replies": [{"author": Model()}]}])  # however deep
 
 
 # --- every {% cache %} block in the templates reads only what its key holds ----------------------
@@ -83,6 +102,11 @@ def _reads_outside_key(key: list[nodes.Expr], body: list[nodes.Node]) -> list[st
     parts = {repr(k) for k in key}
     bound = _bound_inside(body)
     unkeyed: list[str] = []
+    for node in body:
+        # What another template reads is out of this check's sight: a kept block draws all itself.
+        for other in [node, *node.find_all(nodes.Node)]:
+            if isinstance(other, nodes.Include | nodes.Import | nodes.FromImport):
+                unkeyed.append(f"{type(other).__name__.lower()} {getattr(other.template, 'value', '?')}")
     subscripted: set[int] = set()
     for node in body:
         for item in node.find_all(nodes.Getitem):
@@ -122,3 +146,17 @@ def test_the_check_catches_a_block_reading_beyond_its_key() -> None:
     source = "{% cache idea['id'] %}{{ idea['id'] }} {{ idea['title'] }} {{ user }}{% endcache %}"
     [(key, body)] = list(_cache_blocks(templates.env.parse(source)))
     assert _reads_outside_key(key, body) == ["idea['title']", "user"]
+
+
+def test_the_check_catches_a_block_drawing_another_template() -> None:
+    source = "{% cache idea %}{% include 'ideas/_follow.html' %}{{ idea }}{% endcache %}"
+    [(key, body)] = list(_cache_blocks(templates.env.parse(source)))
+    assert _reads_outside_key(key, body) == ["include ideas/_follow.html"]
+
+
+def test_a_kept_comment_thread_is_a_block_of_its_own_holding_each_comment() -> None:
+    source = (TEMPLATES_DIR / "ideas/_comments.html").read_text()
+    blocks = list(_cache_blocks(templates.env.parse(source)))
+    thread_key = [getattr(k, "name", None) for k in blocks[0][0]]
+    assert thread_key == ["comments", "may", "idea_id", "official_id", "reader_id", "csrf_token"]
+    assert len(blocks) == 2  # the thread, and each comment inside it
