@@ -3,6 +3,9 @@
 #   bench/run.sh                      # on the seeded database (bench/seed.py) at HEARKEN_BENCH_URL
 #   SMALL_URL=postgres://.../hearken_bench_small bench/run.sh   # also: list latency at 1,000 ideas
 # Prints one table: requests/s, p50 and p99 per page, and each page's share of the anchor's rate.
+# The anchor runs again right before each page and the share is taken against that run: on a shared
+# machine the speed drifts by 10-30% over minutes, and a page measured five minutes after a single
+# anchor run would carry that drift into its ratio.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -54,23 +57,26 @@ run() {  # name port path [lua] [header]
   echo "$name $line"
 }
 
-results=$(mktemp)
-{
-  run anchor "$ANCHOR_PORT" /ideas
-  run home "$PORTAL_PORT" /
-  run list_anonymous "$PORTAL_PORT" /ideas
-  run list_signed_in "$PORTAL_PORT" /ideas "" "Cookie: $COOKIE"
-  run idea_page_50_comments "$PORTAL_PORT" "$IDEA_PAGE"
-  run search "$PORTAL_PORT" /ideas search.lua
-  run search_uncached "$PORTAL_PORT" /ideas search_uncached.lua
-  run vote "$PORTAL_PORT" /api/v1/ideas/2/vote vote.lua
-} | tee "$results" > /dev/null
+paired() {  # name port path [lua] [header]: the anchor, then the page
+  run "anchor@$1" "$ANCHOR_PORT" /ideas
+  run "$@"
+}
 
+results=$(mktemp)
 if [ -n "$SMALL_URL" ]; then
   start_portal "$SMALL_URL" $((PORTAL_PORT + 10))
   wait_for $((PORTAL_PORT + 10)) /healthz
-  run list_anonymous_1000_ideas $((PORTAL_PORT + 10)) /ideas >> "$results"
 fi
+{
+  paired home "$PORTAL_PORT" /
+  paired list_anonymous "$PORTAL_PORT" /ideas
+  [ -n "$SMALL_URL" ] && paired list_anonymous_1000_ideas $((PORTAL_PORT + 10)) /ideas
+  paired list_signed_in "$PORTAL_PORT" /ideas "" "Cookie: $COOKIE"
+  paired idea_page_50_comments "$PORTAL_PORT" "$IDEA_PAGE"
+  paired search "$PORTAL_PORT" /ideas search.lua
+  paired search_uncached "$PORTAL_PORT" /ideas search_uncached.lua
+  paired vote "$PORTAL_PORT" /api/v1/ideas/2/vote vote.lua
+} | tee "$results" > /dev/null
 
 $PY - "$results" <<'PYEOF'
 import re, sys
@@ -78,13 +84,26 @@ rows = {}
 for line in open(sys.argv[1]):
     name, rest = line.split(" ", 1)
     rows[name] = {k: float(v) for k, v in re.findall(r"(\w+)=([\d.]+)", rest)}
-anchor = rows["anchor"]["rps"]
-print(f"{'page':<28}{'req/s':>10}{'p50 ms':>10}{'p95 ms':>10}{'p99 ms':>10}{'errors':>8}{'vs anchor':>11}")
-for name, r in rows.items():
-    print(f"{name:<28}{r['rps']:>10.0f}{r['p50_ms']:>10.2f}{r['p95_ms']:>10.2f}{r['p99_ms']:>10.2f}{r['errors']:>8.0f}{r['rps'] / anchor:>10.0%}")
-if "list_anonymous_1000_ideas" in rows:
+anchors = {name.split("@", 1)[1]: r for name, r in rows.items() if name.startswith("anchor@")}
+pages = {name: r for name, r in rows.items() if not name.startswith("anchor@")}
+by_rate = sorted(anchors.values(), key=lambda r: r["rps"])
+middle = by_rate[len(by_rate) // 2]
+print(f"{'page':<28}{'req/s':>10}{'p50 ms':>10}{'p95 ms':>10}{'p99 ms':>10}{'errors':>8}{'anchor req/s':>14}{'vs anchor':>11}")
+print(f"{'anchor (median run)':<28}{middle['rps']:>10.0f}{middle['p50_ms']:>10.2f}{middle['p95_ms']:>10.2f}{middle['p99_ms']:>10.2f}{middle['errors']:>8.0f}"
+      f"{'':>14}{'100%':>11}")
+for name, r in pages.items():
+    anchor = anchors[name]["rps"]
+    print(f"{name:<28}{r['rps']:>10.0f}{r['p50_ms']:>10.2f}{r['p95_ms']:>10.2f}{r['p99_ms']:>10.2f}{r['errors']:>8.0f}{anchor:>14.0f}{r['rps'] / anchor:>10.0%}")
+print(f"anchor runs: {min(r['rps'] for r in by_rate):.0f} to {max(r['rps'] for r in by_rate):.0f} req/s, "
+      f"p99 {min(r['p99_ms'] for r in by_rate):.1f} to {max(r['p99_ms'] for r in by_rate):.1f} ms")
+if "list_anonymous_1000_ideas" in pages:
     big, small = rows["list_anonymous"]["p50_ms"], rows["list_anonymous_1000_ideas"]["p50_ms"]
     print(f"list p50 at the seeded size vs 1,000 ideas: {big:.2f} ms vs {small:.2f} ms ({big / small - 1:+.0%})")
+    # The same comparison with each run's drift taken out: latency at a fixed load is inverse to
+    # the rate, so compare the rates as shares of each one's own anchor run.
+    share = {n: pages[n]["rps"] / anchors[n]["rps"] for n in ("list_anonymous", "list_anonymous_1000_ideas")}
+    print(f"  as shares of their anchor runs: {share['list_anonymous']:.0%} vs {share['list_anonymous_1000_ideas']:.0%} "
+          f"({share['list_anonymous_1000_ideas'] / share['list_anonymous'] - 1:+.0%} latency at the seeded size)")
 PYEOF
 
 echo "counters after the vote run:"
