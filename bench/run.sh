@@ -52,9 +52,16 @@ run() {  # name port path [lua] [header]
   local args=(-t 2 -c "$CONNECTIONS" -s "$script")
   [ -n "$header" ] && args+=(-H "$header")
   wrk "${args[@]}" -d "$WARMUP" "http://127.0.0.1:$port$path" > /dev/null 2>&1 || true
+  # How wrk's connections fell to the two workers: they keep them for the whole run, and a worker
+  # holding 22 of 32 (or all) sets the latency of most requests. Sampled once, mid-run.
+  local split; split=$(mktemp)
+  (sleep 5; ss -Htnp state established "( sport = :$port )" 2> /dev/null | grep -o 'pid=[0-9]*' | sort | uniq -c \
+    | awk '{print $1}' | sort -rn | paste -sd/ > "$split") &
   local line; line=$(BENCH_IDEAS=2000 BENCH_TOKENS=1000 wrk "${args[@]}" -d "$DURATION" --latency "http://127.0.0.1:$port$path" | grep '^RESULT')
+  wait
   rm -f "$script"
-  echo "$name $line"
+  echo "$name $line split=$(cat "$split")"
+  rm -f "$split"
 }
 
 paired() {  # name port path [lua] [header]: the anchor, then the page
@@ -83,17 +90,21 @@ import re, sys
 rows = {}
 for line in open(sys.argv[1]):
     name, rest = line.split(" ", 1)
-    rows[name] = {k: float(v) for k, v in re.findall(r"(\w+)=([\d.]+)", rest)}
+    rows[name] = {k: float(v) for k, v in re.findall(r"(\w+)=([\d.]+)(?=\s|$)", rest)}
+    rows[name]["split"] = (re.findall(r"split=(\S*)", rest) or ["?"])[0] or "?"
 anchors = {name.split("@", 1)[1]: r for name, r in rows.items() if name.startswith("anchor@")}
 pages = {name: r for name, r in rows.items() if not name.startswith("anchor@")}
 by_rate = sorted(anchors.values(), key=lambda r: r["rps"])
 middle = by_rate[len(by_rate) // 2]
-print(f"{'page':<28}{'req/s':>10}{'p50 ms':>10}{'p95 ms':>10}{'p99 ms':>10}{'errors':>8}{'anchor req/s':>14}{'vs anchor':>11}")
+print(f"{'page':<28}{'req/s':>10}{'p50 ms':>10}{'p95 ms':>10}{'p99 ms':>10}{'errors':>8}{'anchor req/s':>14}{'vs anchor':>11}{'split':>8}{'anchor split':>14}")
 print(f"{'anchor (median run)':<28}{middle['rps']:>10.0f}{middle['p50_ms']:>10.2f}{middle['p95_ms']:>10.2f}{middle['p99_ms']:>10.2f}{middle['errors']:>8.0f}"
-      f"{'':>14}{'100%':>11}")
+      f"{'':>14}{'100%':>11}{middle['split']:>8}")
 for name, r in pages.items():
-    anchor = anchors[name]["rps"]
-    print(f"{name:<28}{r['rps']:>10.0f}{r['p50_ms']:>10.2f}{r['p95_ms']:>10.2f}{r['p99_ms']:>10.2f}{r['errors']:>8.0f}{anchor:>14.0f}{r['rps'] / anchor:>10.0%}")
+    anchor = anchors[name]
+    print(f"{name:<28}{r['rps']:>10.0f}{r['p50_ms']:>10.2f}{r['p95_ms']:>10.2f}{r['p99_ms']:>10.2f}{r['errors']:>8.0f}{anchor['rps']:>14.0f}{r['rps'] / anchor['rps']:>10.0%}"
+          f"{r['split']:>8}{anchor['split']:>14}")
+print("split: wrk's 32 connections per worker, mid-run (uvicorn's workers share one socket and the")
+print("first awake takes what is waiting, so the split is luck; a lopsided one costs rate and p99)")
 print(f"anchor runs: {min(r['rps'] for r in by_rate):.0f} to {max(r['rps'] for r in by_rate):.0f} req/s, "
       f"p99 {min(r['p99_ms'] for r in by_rate):.1f} to {max(r['p99_ms'] for r in by_rate):.1f} ms")
 if "list_anonymous_1000_ideas" in pages:

@@ -59,17 +59,22 @@ def _serve(args: argparse.Namespace) -> int:
         # In development the server delivers the outbox itself, unless told otherwise.
         os.environ.setdefault("HEARKEN_SERVE_WORKER", "1")
     print(f"Hearken at http://{args.host}:{args.port} ({settings.env}, {settings.database_dialect})")
-    uvicorn.run(
-        "portal.app:create_served_app",
-        factory=True,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        proxy_headers=True,
-        forwarded_allow_ips="127.0.0.1",
-        log_level="info",
-        access_log=args.access_log,
-    )
+    options: dict[str, Any] = {
+        "factory": True,
+        "host": args.host,
+        "port": args.port,
+        "workers": args.workers,
+        "proxy_headers": True,
+        "forwarded_allow_ips": "127.0.0.1",
+        "log_level": "info",
+        "access_log": args.access_log,
+    }
+    if args.workers > 1:
+        from portal.serving import run_workers
+
+        run_workers(uvicorn.Config("portal.app:create_served_app", **options))
+    else:
+        uvicorn.run("portal.app:create_served_app", **options)
     return 0
 
 
