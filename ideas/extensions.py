@@ -4,8 +4,12 @@
   a list, a page or the API shows (voting adds `voted` and `priority`). One query per decorator.
   A decorator may come with `ReaderColumns`, the same fields as SQL: lists then read them in their
   own statement instead of asking the decorator (one statement fewer per page for a member).
-- `card_slots`: templates defining `{% macro slot(idea) %}`, called in each idea card (and next
-  to the idea on its page); `page_slots`: templates included on the idea page.
+- `card_slots`: templates defining `{% macro slot(idea, reader) %}`, called in each idea card (and
+  next to the idea on its page). A slot reads only its arguments (pages import it without their
+  context, and keep a page of cards whole per kind of reader): `reader` is `card_reader`'s, the
+  same for every card. `card_actions`: the policy actions slots ask about, decided once per page
+  for `reader["may"]` (so only actions whose answer does not depend on the idea).
+  `page_slots`: templates included on the idea page.
 - `idea_json_fields`: field names a decorator adds that belong in the API's `idea` shape.
 - `audience_providers`: async `(idea_ids) -> user ids` of people who care about these ideas beyond
   their followers (voting adds the voters), told when a changelog entry links the ideas.
@@ -16,6 +20,11 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+from jinja2 import pass_context
+from jinja2.runtime import Context
+
+from portal import permissions
 
 Decorator = Callable[[Any, list[int]], Awaitable[dict[int, dict[str, Any]]]]
 
@@ -34,6 +43,7 @@ class ReaderColumns:
 idea_decorators: list[Decorator] = []
 reader_columns: dict[Decorator, ReaderColumns] = {}
 card_slots: list[str] = []
+card_actions: list[str] = []
 page_slots: list[str] = []
 idea_json_fields: list[str] = []
 audience_providers: list[Callable[[list[int]], Awaitable[list[int]]]] = []
@@ -49,3 +59,16 @@ def add_decorator(decorator: Decorator, *, columns: ReaderColumns | None = None)
 def add_template(slots: list[str], name: str) -> None:
     if name not in slots:
         slots.append(name)
+
+
+def add_card_action(action: str) -> None:
+    if action not in card_actions:
+        card_actions.append(action)
+
+
+@pass_context
+def card_reader(context: Context) -> dict[str, Any]:
+    """What card slots know of the page's reader (a template global): whether they are signed in,
+    and what they may do of `card_actions`."""
+    user = context.get("user")
+    return {"signed_in": user is not None, "may": {a: permissions.can(user, a) for a in card_actions}}

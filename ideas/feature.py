@@ -22,8 +22,16 @@ def _setup() -> None:
     )
 
     queries.install()
+    _install_template_globals()
     webhook_payloads.install()
     data_rights.install()
+
+
+def _install_template_globals() -> None:
+    from ideas import extensions
+    from portal.templating import templates
+
+    templates.env.globals["card_reader"] = extensions.card_reader
 
 
 FEATURE = Feature(

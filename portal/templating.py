@@ -6,8 +6,7 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from jinja2 import pass_context
-from jinja2.runtime import Context, Macro
+from jinja2.runtime import Macro
 from markupsafe import escape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
@@ -27,11 +26,10 @@ templates.env.globals["STATIC_VERSION"] = "1"
 templates.env.filters["safe_html"] = markup.safe
 
 
-@pass_context
-def slot_macros(context: Context, names: list[str]) -> list[Macro]:
-    """The `slot` macros of extension templates, each loaded once per page with the page's context."""
-    env = context.environment
-    return [env.get_template(name).make_module(context.get_all()).slot for name in names]
+def slot_macros(names: list[str]) -> list[Macro]:
+    """The `slot` macros of extension templates. They read only their arguments, so their modules
+    are loaded without a page's context, once per process."""
+    return [templates.env.get_template(name).module.slot for name in names]
 
 
 templates.env.globals["slot_macros"] = slot_macros

@@ -110,4 +110,5 @@ def install() -> None:
     if voters_of not in extensions.audience_providers:
         extensions.audience_providers.append(voters_of)
     extensions.add_template(extensions.card_slots, "voting/_vote_slot.html")
+    extensions.add_card_action("vote.cast")
     extensions.add_template(extensions.page_slots, "voting/_idea_panel.html")

@@ -10,6 +10,7 @@ import pytest
 from jinja2 import DictLoader, Environment, nodes
 from markupsafe import Markup, escape
 
+from ideas import extensions
 from portal.fragments import FragmentCacheExtension, FragmentStore, key_part
 from portal.templating import TEMPLATES_DIR, templates
 
@@ -97,8 +98,27 @@ def _bound_inside(body: list[nodes.Node]) -> set[str]:
     return names
 
 
-def _reads_outside_key(key: list[nodes.Expr], body: list[nodes.Node]) -> list[str]:
-    whole = {k.name for k in key if isinstance(k, nodes.Name)}
+# Names a kept block may use beyond its key: helpers that read nothing of the page's context.
+# `slot_macros` loads the card slots' macros without context (each is checked below to read only
+# its arguments).
+_CONTEXT_FREE_GLOBALS = {"slot_macros"}
+
+
+def _imported_without_context(tree: nodes.Node) -> set[str]:
+    """Macros this template imports without its context: they can read only their arguments."""
+    names: set[str] = set()
+    for node in tree.find_all(nodes.FromImport):
+        if not node.with_context:
+            names |= {alias if isinstance(alias, str) else alias[1] for alias in node.names}
+    return names
+
+
+def _reads_outside_key(
+    key: list[nodes.Expr],
+    body: list[nodes.Node],
+    context_free: set[str] = frozenset(),  # type: ignore[assignment]
+) -> list[str]:
+    whole = {k.name for k in key if isinstance(k, nodes.Name)} | _CONTEXT_FREE_GLOBALS | context_free
     parts = {repr(k) for k in key}
     bound = _bound_inside(body)
     unkeyed: list[str] = []
@@ -129,17 +149,23 @@ def _template_names() -> list[str]:
 
 
 def test_the_templates_use_cached_fragments() -> None:
-    cached = {"ideas/_idea_card.html", "ideas/_comments.html", "voting/_vote_slot.html"}
+    cached = {
+        "ideas/_idea_card.html",
+        "ideas/_comments.html",
+        "voting/_vote_slot.html",
+        "ideas/_list_page.html",
+        "ideas/home.html",
+    }
     assert cached <= set(_template_names())
 
 
 @pytest.mark.parametrize("name", _template_names())
 def test_every_cached_block_reads_only_its_key(name: str) -> None:
-    source = (TEMPLATES_DIR / name).read_text()
-    blocks = list(_cache_blocks(templates.env.parse(source, name)))
+    tree = templates.env.parse((TEMPLATES_DIR / name).read_text(), name)
+    blocks = list(_cache_blocks(tree))
     assert blocks
     for key, body in blocks:
-        assert _reads_outside_key(key, body) == []
+        assert _reads_outside_key(key, body, _imported_without_context(tree)) == []
 
 
 def test_the_check_catches_a_block_reading_beyond_its_key() -> None:
@@ -152,6 +178,46 @@ def test_the_check_catches_a_block_drawing_another_template() -> None:
     source = "{% cache idea %}{% include 'ideas/_follow.html' %}{{ idea }}{% endcache %}"
     [(key, body)] = list(_cache_blocks(templates.env.parse(source)))
     assert _reads_outside_key(key, body) == ["include ideas/_follow.html"]
+
+
+def test_a_block_may_call_macros_imported_without_context_only() -> None:
+    source = (
+        '{% from "a.html" import free %}{% from "b.html" import bound with context %}'
+        "{% cache rows %}{{ free(rows) }}{{ bound(rows) }}{% endcache %}"
+    )
+    tree = templates.env.parse(source)
+    [(key, body)] = list(_cache_blocks(tree))
+    assert _reads_outside_key(key, body, _imported_without_context(tree)) == ["bound"]
+
+
+def _macro_reads_beyond_its_arguments(macro: nodes.Macro) -> list[str]:
+    allowed = {a.name for a in macro.args} | _bound_inside(macro.body) | {"caller"}
+    # Globals are the same for every page, unless they read the page's context (`pass_context`).
+    allowed |= {
+        name
+        for name, value in templates.env.globals.items()
+        if getattr(value, "jinja_pass_arg", None) is None
+    }
+    return sorted({n.name for n in macro.find_all(nodes.Name) if n.ctx == "load" and n.name not in allowed})
+
+
+@pytest.mark.parametrize("name", ["ideas/_idea_card.html", *extensions.card_slots])
+def test_cards_and_their_slots_read_only_their_arguments(name: str) -> None:
+    """They are loaded without a page's context (a name from it would quietly be empty), and pages
+    keep whole lists of cards keyed by the cards' arguments."""
+    tree = templates.env.parse((TEMPLATES_DIR / name).read_text(), name)
+    macros = list(tree.find_all(nodes.Macro))
+    assert macros
+    for macro in macros:
+        assert _macro_reads_beyond_its_arguments(macro) == [], macro.name
+
+
+def test_the_macro_check_catches_a_slot_reading_the_page() -> None:
+    tree = templates.env.parse(
+        "{% macro slot(idea, reader) %}{{ idea }}{% if user %}{{ card_reader() }}{% endif %}{% endmacro %}"
+    )
+    [macro] = list(tree.find_all(nodes.Macro))
+    assert _macro_reads_beyond_its_arguments(macro) == ["card_reader", "user"]
 
 
 def test_a_kept_comment_thread_is_a_block_of_its_own_holding_each_comment() -> None:
