@@ -12,7 +12,7 @@ import binascii
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from tortoise.functions import Count
@@ -363,11 +363,11 @@ class IdeaView:
 
 
 async def idea_view(user: User | None, idea_id: int) -> IdeaView:
-    """Everything the idea page shows, in three statements (each plain SQL) for an ordinary idea."""
-    idea, facts = await load_idea(idea_id, _PAGE_FACTS, _id(user) or 0)
+    """Everything the idea page shows, in two statements (each plain SQL) for an ordinary idea."""
+    idea, facts = await load_idea(idea_id, _page_facts(), _id(user) or 0)
     await ensure_visible(user, idea)
     row = (await decorate(user, [await rows.of_idea(idea)]))[0]
-    history = await status_history(idea.id)
+    history = _history_of(facts["history"])
     comments = await visible_comments(user, idea.id)
     official = next((c for c in comments if c["id"] == idea.official_comment_id), None)
     threads = _thread(c for c in comments if c is not official)
@@ -414,13 +414,34 @@ async def visible_comments(user: User | None, idea_id: int) -> list[dict[str, An
     )
 
 
-# Read with the idea itself: who follows it (and whether the reader does, $2), and whether any idea
-# was merged into it.
+# Read with the idea itself: who follows it (and whether the reader does, $2), whether any idea
+# was merged into it, and its status history (as JSON: a statement's round trip cost the page more
+# than the few changes an idea has). The history holds what `status_history` returns.
 _PAGE_FACTS = (
     ", (SELECT COUNT(*) FROM follows f WHERE f.idea_id = i.id) AS follower_count"
     ", EXISTS (SELECT 1 FROM follows f WHERE f.idea_id = i.id AND f.user_id = $2) AS following"
     ", EXISTS (SELECT 1 FROM ideas d WHERE d.merged_into_id = i.id) AS merged_here"
+    ", (SELECT {array}({object}('id', s.id, 'actor_id', s.actor_id, 'actor__name', u.name,"
+    " 'from_status', s.from_status, 'to_status', s.to_status, 'message_html', s.message_html,"
+    " 'created_at', s.created_at)) FROM status_changes s LEFT JOIN users u ON u.id = s.actor_id"
+    " WHERE s.idea_id = i.id) AS history"
 )
+_PAGE_FACTS_POSTGRES = _PAGE_FACTS.format(array="json_agg", object="json_build_object")
+_PAGE_FACTS_SQLITE = _PAGE_FACTS.format(array="json_group_array", object="json_object")
+
+
+def _page_facts() -> str:
+    return _PAGE_FACTS_POSTGRES if sql.is_postgres() else _PAGE_FACTS_SQLITE
+
+
+def _history_of(found: str | None) -> list[dict[str, Any]]:
+    """The history column's changes, oldest first, with datetimes (JSON holds them as text)."""
+    history: list[dict[str, Any]] = json.loads(found) if found else []
+    for change in history:
+        # As asyncpg gives it, in UTC, whatever the database session's time zone wrote.
+        change["created_at"] = datetime.fromisoformat(change["created_at"]).astimezone(UTC)
+    history.sort(key=lambda change: (change["created_at"], change["id"]))
+    return history
 
 
 def _thread(comments: Any) -> list[dict[str, Any]]:

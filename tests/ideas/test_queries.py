@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from ideas import queries, service
+from ideas.models import StatusChange
 from tests.browser import Client
 from tests.conftest import QueryCounter
 from tests.factories import make_board, make_idea, make_user
@@ -231,12 +232,34 @@ async def test_idea_page_reads_duplicates_only_when_an_idea_was_merged_into_it(
     board = await make_board()
     idea = await make_idea(board=board)
     url = service.idea_url(idea)
-    # The idea with its author, follows and a "merged here?" flag; its history; its comments.
-    assert await _list_queries(anon, count_queries, url) == 3
+    # The idea with its author, follows, a "merged here?" flag and its history; its comments.
+    assert await _list_queries(anon, count_queries, url) == 2
     duplicate = await make_idea(board=board, title="Same thing again")
     await service.merge(actor=await make_user(role="staff"), idea_id=duplicate.id, into=idea.id)
-    assert await _list_queries(anon, count_queries, url) == 4
+    assert await _list_queries(anon, count_queries, url) == 3
     assert "Same thing again" in (await anon.get(url)).text
+
+
+async def test_the_idea_pages_history_is_what_status_history_reads(anon: Client) -> None:
+    """The idea page reads the history as JSON with the idea: the same rows, types and order."""
+    idea = await make_idea()
+    assert (await queries.idea_view(None, idea.id)).history == []
+    staff = await make_user(role="staff", name="Pat Product")
+    await service.change_status(
+        actor=staff, idea_id=idea.id, status="under_review", message="Looking *closely*."
+    )
+    await service.change_status(actor=staff, idea_id=idea.id, status="planned", promise="2027-Q2")
+    await service.change_status(actor=staff, idea_id=idea.id, status="shipped", message="By the release job.")
+    # An actor whose account is gone (the foreign key sets it to null).
+    await StatusChange.filter(idea_id=idea.id, to_status="shipped").update(actor_id=None)
+    history = (await queries.idea_view(None, idea.id)).history
+    assert history == await queries.status_history(idea.id)
+    assert [h["to_status"] for h in history] == ["under_review", "planned", "shipped"]
+    assert [type(h["created_at"]) for h in history] == [datetime] * 3
+    assert all(h["created_at"].utcoffset() == timedelta(0) for h in history)
+    assert (history[0]["actor__name"], history[2]["actor_id"]) == ("Pat Product", None)
+    page = (await anon.get(service.idea_url(idea))).text
+    assert page.index("Under review") < page.index("Planned") < page.index("By the release job.")
 
 
 # --- search ----------------------------------------------------------------------------------
