@@ -34,6 +34,12 @@ start_portal() {  # url port
 }
 wait_for() { for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$1$2" > /dev/null && return 0; sleep 0.2; done; echo "server on $1 did not start" >&2; exit 1; }
 
+# This machine's PostgreSQL runs with autovacuum off, and every voting run leaves tens of thousands
+# of dead row versions (each vote rewrites its idea's counters and its author's points): start each
+# run from the state a live database's autovacuum keeps.
+psql "$URL" -qc "VACUUM (ANALYZE)" > /dev/null
+[ -n "$SMALL_URL" ] && psql "$SMALL_URL" -qc "VACUUM (ANALYZE)" > /dev/null
+
 start_portal "$URL" "$PORTAL_PORT"
 HEARKEN_BENCH_URL="$URL" .venv/bin/uvicorn bench.anchor:app --port "$ANCHOR_PORT" --workers 2 --log-level warning > /tmp/hearken-anchor.log 2>&1 &
 pids+=($!)
