@@ -421,13 +421,30 @@ _PAGE_FACTS = (
     ", (SELECT COUNT(*) FROM follows f WHERE f.idea_id = i.id) AS follower_count"
     ", EXISTS (SELECT 1 FROM follows f WHERE f.idea_id = i.id AND f.user_id = $2) AS following"
     ", EXISTS (SELECT 1 FROM ideas d WHERE d.merged_into_id = i.id) AS merged_here"
-    ", (SELECT {array}({object}('id', s.id, 'actor_id', s.actor_id, 'actor__name', u.name,"
-    " 'from_status', s.from_status, 'to_status', s.to_status, 'message_html', s.message_html,"
-    " 'created_at', s.created_at)) FROM status_changes s LEFT JOIN users u ON u.id = s.actor_id"
-    " WHERE s.idea_id = i.id) AS history"
+    ", (SELECT {array}({object}({fields})) FROM status_changes s"
+    " LEFT JOIN users u ON u.id = s.actor_id WHERE s.idea_id = i.id) AS history"
 )
-_PAGE_FACTS_POSTGRES = _PAGE_FACTS.format(array="json_agg", object="json_build_object")
-_PAGE_FACTS_SQLITE = _PAGE_FACTS.format(array="json_group_array", object="json_object")
+# A status change as `status_history` reads it and as the idea page's JSON holds it.
+_HISTORY_COLUMNS = {
+    "id": "s.id",
+    "actor_id": "s.actor_id",
+    "actor__name": "u.name",
+    "from_status": "s.from_status",
+    "to_status": "s.to_status",
+    "message_html": "s.message_html",
+    "created_at": "s.created_at",
+}
+_HISTORY_SELECT = (
+    f"SELECT {', '.join(f'{e} AS {n}' for n, e in _HISTORY_COLUMNS.items())}"  # noqa: S608 - constants
+    " FROM status_changes s LEFT JOIN users u ON u.id = s.actor_id"
+)
+_HISTORY_FIELDS = ", ".join(f"'{name}', {expression}" for name, expression in _HISTORY_COLUMNS.items())
+_PAGE_FACTS_POSTGRES = _PAGE_FACTS.format(
+    array="json_agg", object="json_build_object", fields=_HISTORY_FIELDS
+)
+_PAGE_FACTS_SQLITE = _PAGE_FACTS.format(
+    array="json_group_array", object="json_object", fields=_HISTORY_FIELDS
+)
 
 
 def _page_facts() -> str:
@@ -465,8 +482,7 @@ async def status_history(idea_id: int) -> list[dict[str, Any]]:
     query = rows.Query()
     query.add(f"s.idea_id = {query.param(idea_id)}")
     return await rows.select(
-        "SELECT s.id, s.actor_id, u.name AS actor__name, s.from_status, s.to_status, s.message_html, "
-        "s.created_at FROM status_changes s LEFT JOIN users u ON u.id = s.actor_id",
+        _HISTORY_SELECT,
         query,
         order="s.created_at, s.id",
         datetimes=("created_at",),

@@ -82,17 +82,12 @@ def key_part(value: Any) -> Hashable:
 
     Written for speed (a comment thread's key is hundreds of values): exact types are checked
     inline, and rows and lists are walked by comprehensions rather than generators."""
-    kind = type(value)
-    if kind in _EXACT:
+    if type(value) in _EXACT:
         return value
-    if kind is dict:
-        return tuple([(k, v if type(v) in _EXACT else key_part(v)) for k, v in value.items()])
-    if kind is list or kind is tuple:
-        return tuple([v if type(v) in _EXACT else key_part(v) for v in value])
     if isinstance(value, dict):
-        return tuple((k, key_part(v)) for k, v in value.items())
+        return tuple([(k, v if type(v) in _EXACT else key_part(v)) for k, v in value.items()])
     if isinstance(value, list | tuple):
-        return tuple(key_part(v) for v in value)
+        return tuple([v if type(v) in _EXACT else key_part(v) for v in value])
     if isinstance(value, _SCALARS):
         return value
     # A model or another object could change without its identity changing: pass its fields.
