@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.templating import Jinja2Templates
 
-from portal import csrf, markup, permissions
+from portal import csrf, markup, permissions, template_filters
 from portal.auth import current_user
 from portal.fragments import FragmentCacheExtension
 
@@ -24,6 +24,8 @@ templates.env.add_extension(FragmentCacheExtension)
 templates.env.globals["STATIC_VERSION"] = "1"
 # The one way to put stored HTML on a page: only `portal.markup` output is stored as HTML.
 templates.env.filters["safe_html"] = markup.safe
+templates.env.filters["time_tag"] = template_filters.time_tag
+templates.env.filters["urlencode"] = template_filters.urlencode
 
 
 def slot_macros(names: list[str]) -> list[Macro]:
