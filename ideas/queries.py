@@ -11,6 +11,7 @@ import base64
 import binascii
 import json
 import re
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -25,6 +26,7 @@ from ideas.visibility import visible_boards
 from portal import events, permissions, sql
 from portal.cache import TTLCache
 from portal.errors import Invalid
+from portal.fragments import key_part
 from portal.models import User
 
 SORTS = {
@@ -354,8 +356,6 @@ class IdeaView:
     idea: Idea
     row: dict[str, Any]
     history: list[dict[str, Any]]
-    comments: list[dict[str, Any]]
-    official: dict[str, Any] | None
     following: bool
     follower_count: int
     duplicates: list[dict[str, Any]]
@@ -363,14 +363,12 @@ class IdeaView:
 
 
 async def idea_view(user: User | None, idea_id: int) -> IdeaView:
-    """Everything the idea page shows, in two statements (each plain SQL) for an ordinary idea."""
+    """Everything the idea page shows but its comments (`comment_thread`), in one statement (plain
+    SQL) for an ordinary idea."""
     idea, facts = await load_idea(idea_id, _page_facts(), _id(user) or 0)
     await ensure_visible(user, idea)
     row = (await decorate(user, [await rows.of_idea(idea)]))[0]
     history = _history_of(facts["history"])
-    comments = await visible_comments(user, idea.id)
-    official = next((c for c in comments if c["id"] == idea.official_comment_id), None)
-    threads = _thread(c for c in comments if c is not official)
     following, follower_count = bool(facts["following"]), int(facts["follower_count"])
     duplicates: list[dict[str, Any]] = []
     if facts["merged_here"]:  # most ideas have no duplicates: then no statement for them
@@ -385,15 +383,22 @@ async def idea_view(user: User | None, idea_id: int) -> IdeaView:
             d for d in duplicates if d["board_id"] in board_ids and (d["hidden_at"] is None or moderator)
         ]
     statuses = await catalog.statuses() if permissions.can(user, "idea.change_status", idea) else []
-    return IdeaView(idea, row, history, threads, official, following, follower_count, duplicates, statuses)
+    return IdeaView(idea, row, history, following, follower_count, duplicates, statuses)
 
 
-async def visible_comments(user: User | None, idea_id: int) -> list[dict[str, Any]]:
-    """The idea's comments this reader may see, oldest first.
+# A comment as the idea page and the API read it. Every column the page draws is here: a thread's
+# digest (`comment_thread`) is taken over these columns, so a change to any of them changes it.
+_COMMENT_HEAD = (
+    "SELECT c.id, c.parent_id, c.author_id, u.name AS author__name, c.body_html, c.by_staff, "
+    "c.internal, c.helpful_at, c.hidden_at, c.hidden_reason, c.merged_from_id, c.created_at "
+    "FROM comments c JOIN users u ON u.id = c.author_id LEFT JOIN ideas m ON m.id = c.merged_from_id"
+)
+_COMMENT_ORDER = "c.created_at, c.id"
+_COMMENT_DATETIMES = ("helpful_at", "hidden_at", "created_at")
+_COMMENT_BOOLEANS = ("by_staff", "internal")
 
-    Comments moved here by a merge keep the visibility of the idea they were written on: those of a
-    private, insider or hidden duplicate show only to whoever may see that duplicate.
-    """
+
+async def _visible_comments_query(user: User | None, idea_id: int) -> rows.Query:
     staff = permissions.can(user, "comment.internal")
     query = rows.Query()
     query.add(f"c.idea_id = {query.param(idea_id)}")
@@ -403,15 +408,55 @@ async def visible_comments(user: User | None, idea_id: int) -> list[dict[str, An
     if not permissions.can(user, "idea.moderate"):
         origin += " AND m.hidden_at IS NULL"
     query.add(f"(c.merged_from_id IS NULL OR ({origin}))")
+    return query
+
+
+async def visible_comments(user: User | None, idea_id: int) -> list[dict[str, Any]]:
+    """The idea's comments this reader may see, oldest first.
+
+    Comments moved here by a merge keep the visibility of the idea they were written on: those of a
+    private, insider or hidden duplicate show only to whoever may see that duplicate.
+    """
     return await rows.select(
-        "SELECT c.id, c.parent_id, c.author_id, u.name AS author__name, c.body_html, c.by_staff, "
-        "c.internal, c.helpful_at, c.hidden_at, c.hidden_reason, c.merged_from_id, c.created_at "
-        "FROM comments c JOIN users u ON u.id = c.author_id LEFT JOIN ideas m ON m.id = c.merged_from_id",
-        query,
-        order="c.created_at, c.id",
-        datetimes=("helpful_at", "hidden_at", "created_at"),
-        booleans=("by_staff", "internal"),
+        _COMMENT_HEAD,
+        await _visible_comments_query(user, idea_id),
+        order=_COMMENT_ORDER,
+        datetimes=_COMMENT_DATETIMES,
+        booleans=_COMMENT_BOOLEANS,
     )
+
+
+async def comment_thread(
+    user: User | None, idea_id: int, *, unless: Hashable | None = None
+) -> tuple[Hashable, list[dict[str, Any]] | None]:
+    """(digest, comments): the comments this reader may see (as `visible_comments`) and a digest of
+    them, equal for equal comments; the comments are None when the digest is `unless`.
+
+    A page keeps the markup it drew for a digest and passes it as `unless`: while the thread is
+    unchanged, PostgreSQL sends one short row instead of every comment, and the page does not read
+    fifty comments to learn that. On SQLite the comments are always read (the digest is their
+    values)."""
+    query = await _visible_comments_query(user, idea_id)
+    if not query.postgres:
+        comments = await visible_comments(user, idea_id)
+        digest = key_part(comments)
+        return digest, (None if digest == unless else comments)
+    mark = query.param(unless if isinstance(unless, str) else "")
+    found = await sql.fetch(
+        f"WITH t AS ({_COMMENT_HEAD} WHERE {' AND '.join(query.where)}),"  # noqa: S608 - no user text
+        " d AS (SELECT coalesce(md5(string_agg(t::text, '|' ORDER BY t.created_at, t.id)), '') AS digest"
+        " FROM t)"
+        f" SELECT d.digest AS thread__digest, t.* FROM d LEFT JOIN t ON d.digest <> {mark}"
+        " ORDER BY t.created_at, t.id",
+        *query.params,
+    )
+    digest = found[0]["thread__digest"]
+    if digest == unless:
+        return digest, None
+    comments = [row for row in found if row["id"] is not None]
+    for row in comments:
+        del row["thread__digest"]
+    return digest, comments
 
 
 # Read with the idea itself: who follows it (and whether the reader does, $2), whether any idea
@@ -459,6 +504,14 @@ def _history_of(found: str | None) -> list[dict[str, Any]]:
         change["created_at"] = datetime.fromisoformat(change["created_at"]).astimezone(UTC)
     history.sort(key=lambda change: (change["created_at"], change["id"]))
     return history
+
+
+def arrange_thread(
+    comments: list[dict[str, Any]], official_id: int | None
+) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    """(the pinned official response if the reader may see it, the other comments as threads)."""
+    official = next((c for c in comments if c["id"] == official_id), None)
+    return official, _thread(c for c in comments if c is not official)
 
 
 def _thread(comments: Any) -> list[dict[str, Any]]:

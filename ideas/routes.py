@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from ideas import catalog, comments, extensions, moderation, queries, responsiveness, service
+from ideas import catalog, comments, extensions, moderation, queries, responsiveness, service, threads
 from ideas.visibility import visible_boards
 from portal import permissions
 from portal.errors import Invalid, NotFound
@@ -112,6 +112,7 @@ async def idea_page(request: Request) -> Response:
             "view": view,
             "idea": idea,
             "row": view.row,
+            "comments": await threads.comment_sections(user, idea),
             "card_slots": extensions.card_slots,
             "page_slots": extensions.page_slots,
             "errors": {},

@@ -9,9 +9,10 @@ import pytest
 from ideas import comments, moderation, service
 from ideas.events import CommentMarkedHelpful
 from ideas.models import Comment, Follow, Idea
+from ideas.threads import kept_threads
 from portal import events
 from portal.errors import Forbidden, Invalid
-from portal.templating import CSRF_SLOT, templates
+from portal.templating import CSRF_SLOT
 from tests.browser import Client
 from tests.factories import make_board, make_comment, make_idea, make_user
 from tests.ideas.conftest import SignedIn
@@ -117,19 +118,19 @@ async def test_members_share_a_kept_thread_and_each_page_carries_its_own_token(b
     idea = await make_idea()
     top = await make_comment(idea=idea, body="Top level")
     url = service.idea_url(idea)
-    store = templates.env.fragment_store  # type: ignore[attr-defined]
     first, _ = await browser()
     second, second_user = await browser()
 
     first_html = (await first.get(url)).text
-    misses = store.misses
+    drawn = kept_threads.drawn
     second_html = (await second.get(url)).text
-    assert store.misses == misses  # the thread, reply forms and all, was drawn once for both
+    assert kept_threads.drawn == drawn  # the thread, reply forms and all, was drawn once for both
 
     tokens = [set(re.findall(r'name="csrf_token" value="([^"]+)"', h)) for h in (first_html, second_html)]
     assert all(len(t) == 1 for t in tokens) and tokens[0] != tokens[1]
     assert str(CSRF_SLOT) not in first_html + second_html
-    kept = [m for m in store._data.values() if f'name="parent" value="{top.id}"' in m]
+    kept = [k.sections.thread for k in kept_threads._data.values()]
+    kept = [m for m in kept if f'name="parent" value="{top.id}"' in m]
     assert kept and all(str(CSRF_SLOT) in m for m in kept)  # kept with the slot, never a token
     # The reply form under the comment works with the token printed in it, for its reader.
     assert f'name="parent" value="{top.id}"' in second_html
