@@ -41,6 +41,12 @@ async def status_map() -> dict[str, Status]:
     return await _catalog.get_or_compute("status_map", _status_map)  # type: ignore[no-any-return]
 
 
+async def maps() -> tuple[dict[int, Board], dict[str, Status]]:
+    """The current maps themselves: a new pair after every change, so markup drawn from the
+    catalogue can be kept with the pair it read and trusted while the pair is the current one."""
+    return await board_map(), await status_map()
+
+
 async def maps_covering(
     board_ids: set[int], status_keys: set[str]
 ) -> tuple[dict[int, Board], dict[str, Status]]:

@@ -3,7 +3,9 @@
 - `idea_decorators`: async `(reader, idea_ids) -> {idea_id: {field: value}}`, merged into every idea
   a list, a page or the API shows (voting adds `voted` and `priority`). One query per decorator.
   A decorator may come with `ReaderColumns`, the same fields as SQL: lists then read them in their
-  own statement instead of asking the decorator (one statement fewer per page for a member).
+  own statement instead of asking the decorator (one statement fewer per page for a member). One
+  without says which readers it adds anything for (`applies`): lists kept with the digest of their
+  rows (ideas/card_pages.py) are kept only for readers no such decorator applies to.
 - `card_slots`: templates defining `{% macro slot(idea, reader) %}`, called in each idea card (and
   next to the idea on its page). A slot reads only its arguments (pages import it without their
   context, and keep a page of cards whole per kind of reader): `reader` is `card_reader`'s, the
@@ -42,6 +44,7 @@ class ReaderColumns:
 
 idea_decorators: list[Decorator] = []
 reader_columns: dict[Decorator, ReaderColumns] = {}
+applies_to: dict[Decorator, Callable[[Any], bool]] = {}
 card_slots: list[str] = []
 card_actions: list[str] = []
 page_slots: list[str] = []
@@ -49,11 +52,22 @@ idea_json_fields: list[str] = []
 audience_providers: list[Callable[[list[int]], Awaitable[list[int]]]] = []
 
 
-def add_decorator(decorator: Decorator, *, columns: ReaderColumns | None = None) -> None:
+def add_decorator(
+    decorator: Decorator,
+    *,
+    columns: ReaderColumns | None = None,
+    applies: Callable[[Any], bool] = lambda _reader: True,
+) -> None:
     if decorator not in idea_decorators:
         idea_decorators.append(decorator)
     if columns is not None:
         reader_columns[decorator] = columns
+    applies_to[decorator] = applies
+
+
+def decorated_apart(reader: Any) -> bool:
+    """Whether a decorator without `ReaderColumns` adds anything for this reader."""
+    return any(applies_to[d](reader) for d in idea_decorators if d not in reader_columns)
 
 
 def add_template(slots: list[str], name: str) -> None:
@@ -66,9 +80,13 @@ def add_card_action(action: str) -> None:
         card_actions.append(action)
 
 
+def reader_of(user: Any) -> dict[str, Any]:
+    """What card slots know of a reader: whether they are signed in, and what they may do of
+    `card_actions`."""
+    return {"signed_in": user is not None, "may": {a: permissions.can(user, a) for a in card_actions}}
+
+
 @pass_context
 def card_reader(context: Context) -> dict[str, Any]:
-    """What card slots know of the page's reader (a template global): whether they are signed in,
-    and what they may do of `card_actions`."""
-    user = context.get("user")
-    return {"signed_in": user is not None, "may": {a: permissions.can(user, a) for a in card_actions}}
+    """`reader_of` the page's reader (a template global)."""
+    return reader_of(context.get("user"))

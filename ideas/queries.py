@@ -61,6 +61,10 @@ class IdeaPage:
     next_cursor: str | None
     boards: list[Board] = field(default_factory=list)
     board: Board | None = None
+    # Given `keeping=True`: the digest of the rows (see `rows.fetch_unless`), and whether it was the
+    # `unless` digest, in which case `items` and `next_cursor` are left empty: the caller kept them.
+    digest: Hashable | None = None
+    unchanged: bool = False
 
 
 def parse_filter(params: Any) -> IdeaFilter:
@@ -137,7 +141,11 @@ def _decode_cursor(cursor: str, sort: str, *, searching: bool) -> list[Any]:
     return payload
 
 
-async def list_ideas(user: User | None, flt: IdeaFilter) -> IdeaPage:
+async def list_ideas(
+    user: User | None, flt: IdeaFilter, *, keeping: bool = False, unless: Hashable | None = None
+) -> IdeaPage:
+    """A page of ideas. `keeping`: the caller keeps what it draws with the page's digest, and passes
+    the digest it kept as `unless` (see `IdeaPage.unchanged`)."""
     boards = await visible_boards(user)
     board = None
     board_ids = [b.id for b in boards]
@@ -163,20 +171,38 @@ async def list_ideas(user: User | None, flt: IdeaFilter) -> IdeaPage:
             f"WHERE t.slug = {query.param(flt.tag)})"
         )
     if flt.q:
-        return await _search(user, query, board_ids, flt, boards, board)
+        return await _search(user, query, board_ids, flt, boards, board, keeping=keeping, unless=unless)
     column = SORTS[flt.sort]
     if flt.cursor:
         _, value, last_id = _decode_cursor(flt.cursor, flt.sort, searching=False)
         query.add(f"(i.{column}, i.id) < ({query.param(value)}, {query.param(last_id)})")
     order = f"i.{column} DESC, i.id DESC"
-    found = await rows.fetch(query, order=order, limit=flt.limit + 1, reader=_id(user))
+    digest, found = await _read(query, user, keeping, unless, order=order, limit=flt.limit + 1)
+    if found is None:
+        return IdeaPage([], None, boards, board, digest=digest, unchanged=True)
     next_cursor = None
     if len(found) > flt.limit:
         found = found[: flt.limit]
         last = found[-1]
         value = last[column].isoformat() if isinstance(last[column], datetime) else last[column]
         next_cursor = _encode_cursor([flt.sort, value, last["id"]])
-    return IdeaPage(await decorate(user, found, joined=True), next_cursor, boards, board)
+    return IdeaPage(await decorate(user, found, joined=True), next_cursor, boards, board, digest=digest)
+
+
+async def _read(
+    query: rows.Query,
+    user: User | None,
+    keeping: bool,
+    unless: Hashable | None,
+    *,
+    order: str = "",
+    limit: int | None = None,
+) -> tuple[Hashable | None, list[dict[str, Any]] | None]:
+    """The rows of a page of ideas; when `keeping`, with their digest (and None for rows unchanged
+    since `unless`)."""
+    if not keeping:
+        return None, await rows.fetch(query, order=order, limit=limit, reader=_id(user))
+    return await rows.fetch_unless(query, order=order, limit=limit, reader=_id(user), unless=unless)
 
 
 async def _search(
@@ -186,6 +212,9 @@ async def _search(
     flt: IdeaFilter,
     boards: list[Board],
     board: Board | None,
+    *,
+    keeping: bool = False,
+    unless: Hashable | None = None,
 ) -> IdeaPage:
     offset = 0
     if flt.cursor:
@@ -206,14 +235,19 @@ async def _search(
     if not ranked:
         return IdeaPage([], None, boards, board)
     query.add(query.one_of("i.id", ranked))
-    found = await rows.fetch(query, reader=_id(user))
+    # The rows' digest is taken in id order: the page's is that and the ranking.
+    kept_rows = unless[0] if isinstance(unless, tuple) and unless[1:] == (tuple(ranked),) else None
+    rows_digest, found = await _read(query, user, keeping, kept_rows)
+    digest = (rows_digest, tuple(ranked)) if keeping else None
+    if found is None:
+        return IdeaPage([], None, boards, board, digest=digest, unchanged=True)
     order = {idea_id: i for i, idea_id in enumerate(ranked)}
     found.sort(key=lambda r: order[r["id"]])
     next_cursor = None
     if len(ranked) > flt.limit:
         found = found[: flt.limit]
         next_cursor = _encode_cursor(["q", offset + flt.limit, 0])
-    return IdeaPage(await decorate(user, found, joined=True), next_cursor, boards, board)
+    return IdeaPage(await decorate(user, found, joined=True), next_cursor, boards, board, digest=digest)
 
 
 # The ranked ids of a search, for half a minute: popular searches repeat (a launch brings many
@@ -441,22 +475,12 @@ async def comment_thread(
         comments = await visible_comments(user, idea_id)
         digest = key_part(comments)
         return digest, (None if digest == unless else comments)
-    mark = query.param(unless if isinstance(unless, str) else "")
-    found = await sql.fetch(
-        f"WITH t AS ({_COMMENT_HEAD} WHERE {' AND '.join(query.where)}),"  # noqa: S608 - no user text
-        " d AS (SELECT coalesce(md5(string_agg(t::text, '|' ORDER BY t.created_at, t.id)), '') AS digest"
-        " FROM t)"
-        f" SELECT d.digest AS thread__digest, t.* FROM d LEFT JOIN t ON d.digest <> {mark}"
-        " ORDER BY t.created_at, t.id",
+    return await sql.fetch_unless(
+        f"{_COMMENT_HEAD} WHERE {' AND '.join(query.where)}",
         *query.params,
+        order="t.created_at, t.id",
+        unless=unless if isinstance(unless, str) else None,
     )
-    digest = found[0]["thread__digest"]
-    if digest == unless:
-        return digest, None
-    comments = [row for row in found if row["id"] is not None]
-    for row in comments:
-        del row["thread__digest"]
-    return digest, comments
 
 
 # Read with the idea itself: who follows it (and whether the reader does, $2), whether any idea

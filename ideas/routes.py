@@ -6,7 +6,17 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from ideas import catalog, comments, extensions, moderation, queries, responsiveness, service, threads
+from ideas import (
+    card_pages,
+    catalog,
+    comments,
+    extensions,
+    moderation,
+    queries,
+    responsiveness,
+    service,
+    threads,
+)
 from ideas.visibility import visible_boards
 from portal import permissions
 from portal.errors import Invalid, NotFound
@@ -39,7 +49,7 @@ async def home_page(request: Request) -> Response:
 async def list_page(request: Request) -> Response:
     user = user_of(request)
     flt = queries.parse_filter(request.query_params)
-    page = await queries.list_ideas(user, flt)
+    page, cards = await card_pages.list_with_cards(user, flt)
     statuses = await catalog.statuses()
     figures = None
     if page.board is not None and not is_htmx(request):
@@ -49,6 +59,7 @@ async def list_page(request: Request) -> Response:
         "ideas/list.html",
         {
             "page": page,
+            "cards": cards,
             "flt": flt,
             "statuses": statuses,
             "sorts": list(queries.SORTS),

@@ -9,13 +9,15 @@ text and booleans as integers: converted here).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import re
+from collections.abc import Hashable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
 from ideas import catalog, extensions
 from ideas.models import Idea
 from portal import sql
+from portal.fragments import key_part
 
 FIELDS = (
     "id",
@@ -71,6 +73,20 @@ class Query:
         self.where.append(condition)
 
 
+def _statement(head: str, query: Query, order: str, limit: int | None) -> str:
+    statement = head
+    if query.where:
+        statement += " WHERE " + " AND ".join(query.where)
+    if order:
+        statement += " ORDER BY " + order
+    if limit is not None:
+        # Written into the statement, not passed: with LIMIT as a parameter PostgreSQL's generic plan
+        # looked costlier than it was, so it planned the list afresh on every execution (0.26 ms of
+        # its CPU a time, against 0.15 ms with the kept plan).
+        statement += f" LIMIT {int(limit)}"
+    return statement
+
+
 async def select(
     head: str,
     query: Query,
@@ -82,17 +98,7 @@ async def select(
 ) -> list[dict[str, Any]]:
     """Rows of `head` (a SELECT ... FROM ...) meeting `query`, with SQLite's text and integers
     turned into the datetimes and booleans PostgreSQL gives."""
-    statement = head
-    if query.where:
-        statement += " WHERE " + " AND ".join(query.where)
-    if order:
-        statement += " ORDER BY " + order
-    if limit is not None:
-        # Written into the statement, not passed: with LIMIT as a parameter PostgreSQL's generic plan
-        # looked costlier than it was, so it planned the list afresh on every execution (0.26 ms of
-        # its CPU a time, against 0.15 ms with the kept plan).
-        statement += f" LIMIT {int(limit)}"
-    found = await sql.fetch(statement, *query.params)
+    found = await sql.fetch(_statement(head, query, order, limit), *query.params)
     if not query.postgres:
         for row in found:
             for key in booleans:
@@ -103,11 +109,7 @@ async def select(
     return found
 
 
-async def fetch(
-    query: Query, *, order: str = "", limit: int | None = None, reader: int | None = None
-) -> list[dict[str, Any]]:
-    """Rows of `ideas` (alias `i`) meeting `query`, with their author's name, board and status; given
-    a `reader` (a member's id), also the fields of every decorator's `ReaderColumns` for them."""
+def _columns(query: Query, reader: int | None) -> tuple[str, list[str]]:
     columns, booleans = _COLUMNS, ["comments_locked"]
     if reader is not None:
         mark = query.param(reader)
@@ -115,15 +117,51 @@ async def fetch(
             for name, expression in extra.columns.items():
                 columns += f", {expression.format(reader=mark)} AS {name}"
             booleans += extra.booleans
-    found = await select(
-        f"SELECT {columns} FROM ideas i JOIN users u ON u.id = i.author_id",  # noqa: S608 - no user text
-        query,
-        order=order,
-        limit=limit,
-        datetimes=_DATETIMES,
-        booleans=booleans,
+    return columns, booleans
+
+
+_HEAD = "SELECT {columns} FROM ideas i JOIN users u ON u.id = i.author_id"
+_IDEA_ALIAS = re.compile(r"\bi\.")
+
+
+async def _read(query: Query, order: str, limit: int | None, reader: int | None) -> list[dict[str, Any]]:
+    columns, booleans = _columns(query, reader)
+    head = _HEAD.format(columns=columns)
+    return await select(head, query, order=order, limit=limit, datetimes=_DATETIMES, booleans=booleans)
+
+
+async def fetch(
+    query: Query, *, order: str = "", limit: int | None = None, reader: int | None = None
+) -> list[dict[str, Any]]:
+    """Rows of `ideas` (alias `i`) meeting `query`, with their author's name, board and status; given
+    a `reader` (a member's id), also the fields of every decorator's `ReaderColumns` for them."""
+    return await complete(await _read(query, order, limit, reader))
+
+
+async def fetch_unless(
+    query: Query,
+    *,
+    order: str = "",
+    limit: int | None = None,
+    reader: int | None = None,
+    unless: Hashable | None = None,
+) -> tuple[Hashable, list[dict[str, Any]] | None]:
+    """(digest, rows): `fetch`'s rows and a digest of them as read from the database, or (digest,
+    None) when the digest is `unless` (see `portal.kept`). Without `order`, the digest is taken in
+    id order. The catalogue's board and status fields are not in the digest: a caller keeping
+    markup keeps `catalog.maps()` with it. On SQLite the rows are always read (the digest is their
+    values)."""
+    if not query.postgres:
+        found = await _read(query, order, limit, reader)
+        digest = key_part(found)
+        return digest, (None if digest == unless else await complete(found))
+    columns, _ = _columns(query, reader)
+    statement = _statement(_HEAD.format(columns=columns), query, order, limit)
+    outer = _IDEA_ALIAS.sub("t.", order) if order else "t.id"
+    digest, found = await sql.fetch_unless(
+        statement, *query.params, order=outer, unless=unless if isinstance(unless, str) else None
     )
-    return await complete(found)
+    return digest, (None if found is None else await complete(found))
 
 
 async def of_idea(idea: Idea) -> dict[str, Any]:

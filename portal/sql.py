@@ -61,3 +61,28 @@ async def fetch(statement: str, *values: Any) -> list[dict[str, Any]]:
 def as_model(model: type[M], row: dict[str, Any]) -> M:
     """A model instance from a row holding every column of its table (e.g. `RETURNING *`)."""
     return model._init_from_db(**row)
+
+
+async def fetch_unless(
+    statement: str, *values: Any, order: str, unless: str | None
+) -> tuple[str, list[dict[str, Any]] | None]:
+    """PostgreSQL only: (digest, rows) of a SELECT, where the digest is an md5 over every column of
+    every row in `order` (an ORDER BY over the statement's columns, as `t.column`), and the rows are
+    None when the digest is `unless`: one short row then travels instead of all of them (see
+    `portal.kept`). The digest and the rows come from the same statement, so they always agree."""
+    mark = f"${len(values) + 1}"
+    found = await fetch(
+        f"WITH t AS ({statement}),"  # noqa: S608 - the caller's SQL; values stay parameters
+        f" d AS (SELECT coalesce(md5(string_agg(t::text, '|' ORDER BY {order})), '') AS digest FROM t)"
+        f" SELECT d.digest AS kept__digest, t.* FROM d LEFT JOIN t ON d.digest <> {mark} ORDER BY {order}",
+        *values,
+        unless or "",
+    )
+    digest: str = found[0]["kept__digest"]
+    if digest == unless:
+        return digest, None
+    if not digest:  # no rows: the one row is the digest's, joined to nothing
+        return digest, []
+    for row in found:
+        del row["kept__digest"]
+    return digest, found

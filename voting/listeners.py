@@ -89,11 +89,15 @@ VOTED_COLUMNS = extensions.ReaderColumns(
 )
 
 
+def sees_demand(user) -> bool:  # type: ignore[no-untyped-def]
+    return permissions.can(user, "vote.see_voters")
+
+
 async def add_demand(user, idea_ids: list[int]) -> dict[int, dict]:  # type: ignore[no-untyped-def]
     """Staff also see each idea's weighted demand."""
     from voting import service
 
-    if not permissions.can(user, "vote.see_voters"):
+    if not sees_demand(user):
         return {}
     return await service.demand(idea_ids)
 
@@ -106,7 +110,7 @@ def install() -> None:
     events.listen(IdeaMerged)(move_votes_on_merge)
     events.listen(MemberBanned)(drop_votes_of_banned)
     extensions.add_decorator(decorate, columns=VOTED_COLUMNS)
-    extensions.add_decorator(add_demand)
+    extensions.add_decorator(add_demand, applies=sees_demand)
     if voters_of not in extensions.audience_providers:
         extensions.audience_providers.append(voters_of)
     extensions.add_template(extensions.card_slots, "voting/_vote_slot.html")

@@ -129,7 +129,7 @@ async def test_members_share_a_kept_thread_and_each_page_carries_its_own_token(b
     tokens = [set(re.findall(r'name="csrf_token" value="([^"]+)"', h)) for h in (first_html, second_html)]
     assert all(len(t) == 1 for t in tokens) and tokens[0] != tokens[1]
     assert str(CSRF_SLOT) not in first_html + second_html
-    kept = [k.sections.thread for k in kept_threads._data.values()]
+    kept = [k.value.thread for k in kept_threads.values()]
     kept = [m for m in kept if f'name="parent" value="{top.id}"' in m]
     assert kept and all(str(CSRF_SLOT) in m for m in kept)  # kept with the slot, never a token
     # The reply form under the comment works with the token printed in it, for its reader.

@@ -7,11 +7,10 @@ from typing import Any
 
 import pytest
 from jinja2 import nodes
-from markupsafe import escape
 from starlette.applications import Starlette
 
 from ideas import comments, moderation, queries, service
-from ideas.threads import CommentSections, KeptThreads, kept_threads
+from ideas.threads import kept_threads
 from portal import sql
 from portal.models import User
 from portal.templating import TEMPLATES_DIR, templates
@@ -159,17 +158,3 @@ def test_the_thread_macro_reads_only_its_arguments() -> None:
     from tests.portal.test_fragments import _macro_reads_beyond_its_arguments
 
     assert _macro_reads_beyond_its_arguments(macro) == []
-
-
-def test_kept_threads_stay_within_their_bounds() -> None:
-
-    kept = KeptThreads(max_entries=10, max_characters=1000)
-    for n in range(25):
-        kept.keep(n, f"digest {n}", CommentSections(escape(""), escape("x" * 50)))
-    assert len(kept) <= 10 and kept.get(24) is not None and kept.get(0) is None
-    kept.keep("big", "d", CommentSections(escape("y" * 600), escape("z" * 360)))
-    assert kept.get("big") is not None and len(kept) == 1  # 960 of 1,000 characters: alone
-    kept.keep("huge", "d", CommentSections(escape(""), escape("w" * 1001)))
-    assert kept.get("huge") is None
-    kept.keep("big", "e", CommentSections(escape(""), escape("v")))  # replaced, not counted twice
-    assert kept.get("big").digest == "e"  # type: ignore[union-attr]
