@@ -573,6 +573,7 @@ async def comments_for_api(user: User | None, idea_id: int) -> list[dict[str, An
 
 
 async def home(user: User | None) -> dict[str, Any]:
+    """The home page's boards with their counts and the recent decisions (`TRENDING` apart)."""
     boards = await visible_boards(user, include_archived=False)
     board_ids = [b.id for b in boards]
     # Counting every idea per board reads the whole table: the figure is kept for a minute, per set
@@ -588,9 +589,12 @@ async def home(user: User | None) -> dict[str, Any]:
         )
 
     counts = await _board_counts.get_or_compute(key, count)
-    trending = await list_ideas(user, IdeaFilter(sort="trending", limit=8))
     changes = await recent_status_changes(board_ids, limit=8)
-    return {"boards": boards, "counts": counts, "trending": trending.items, "changes": changes}
+    return {"boards": boards, "counts": counts, "changes": changes}
+
+
+# The home page's trending ideas: a list like any other (its cards are kept, ideas/card_pages.py).
+TRENDING = IdeaFilter(sort="trending", limit=8)
 
 
 _board_counts = TTLCache(60)

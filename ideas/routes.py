@@ -38,11 +38,11 @@ def _id(request: Request) -> int:
 async def home_page(request: Request) -> Response:
     user = user_of(request)
     figures = await responsiveness.figures_for(user)
+    _, trending = await card_pages.list_with_cards(user, queries.TRENDING)
     return render(
         request,
         "ideas/home.html",
-        await queries.home(user)
-        | {"card_slots": extensions.card_slots, "figures": figures, "human": responsiveness.human},
+        await queries.home(user) | {"trending": trending, "figures": figures, "human": responsiveness.human},
     )
 
 

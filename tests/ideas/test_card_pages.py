@@ -131,3 +131,15 @@ async def test_search_results_follow_new_matches_and_their_ranking(anon: Client)
     await queries.forget_searches()
     html = await _page(anon, url)
     assert html.count('class="idea-card"') == 2 and f'id="idea-{newer.id}"' in html
+
+
+async def test_the_home_pages_trending_cards_are_kept_and_fresh(anon: Client) -> None:
+    for _ in range(2):
+        assert "No ideas yet." in await _page(anon, "/")
+    idea = await make_idea(title="Trending on the home page")
+    for _ in range(2):
+        assert '<span class="vote-count">0</span>' in _card(await _page(anon, "/"), idea.id)
+    drawn = kept_pages.drawn
+    await voting.cast_vote(actor=await make_user(), idea_id=idea.id)
+    assert '<span class="vote-count">1</span>' in _card(await _page(anon, "/"), idea.id)
+    assert kept_pages.drawn == drawn + 1

@@ -153,7 +153,6 @@ def test_the_templates_use_cached_fragments() -> None:
         "ideas/_idea_card.html",
         "ideas/_comments.html",
         "voting/_vote_slot.html",
-        "ideas/home.html",
     }
     assert cached <= set(_template_names())
 
