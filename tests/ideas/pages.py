@@ -50,3 +50,20 @@ def problem(response: httpx.Response, status: int = 422) -> dict[str, Any]:
     body = response.json()
     assert body["status"] == status
     return body
+
+
+def rows_read(monkeypatch: Any, marker: str) -> list[int]:
+    """How many rows each statement containing `marker` returns from now on, in order."""
+    from portal import sql
+
+    counts: list[int] = []
+    fetch = sql.fetch
+
+    async def counting(statement: str, *values: Any) -> list[dict[str, Any]]:
+        found = await fetch(statement, *values)
+        if marker in statement:
+            counts.append(len(found))
+        return found
+
+    monkeypatch.setattr(sql, "fetch", counting)
+    return counts

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from typing import Any
 
 import pytest
 
@@ -15,6 +14,7 @@ from portal.models import User
 from tests.browser import Client
 from tests.factories import make_comment, make_idea, make_user
 from tests.ideas.conftest import SignedIn
+from tests.ideas.pages import rows_read
 from voting import service as voting
 
 
@@ -38,19 +38,10 @@ async def test_an_unchanged_page_is_neither_read_nor_drawn_again(
     first = await _page(anon)
     drawn = kept_pages.drawn
 
-    rows_read: list[int] = []
-    fetch = sql.fetch
-
-    async def counting(statement: str, *values: Any) -> list[dict[str, Any]]:
-        found = await fetch(statement, *values)
-        if "FROM ideas i JOIN users u" in statement:
-            rows_read.append(len(found))
-        return found
-
-    monkeypatch.setattr(sql, "fetch", counting)
+    read = rows_read(monkeypatch, "FROM ideas i JOIN users u")
     assert await _page(anon) == first
     assert kept_pages.drawn == drawn
-    assert rows_read == ([1] if sql.is_postgres() else [4])  # PostgreSQL sends the digest alone
+    assert read == ([1] if sql.is_postgres() else [4])  # PostgreSQL sends the digest alone
 
 
 async def test_every_change_a_reader_could_see_shows_at_once(anon: Client) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from typing import Any
 
 import pytest
 from jinja2 import nodes
@@ -17,6 +16,7 @@ from portal.templating import TEMPLATES_DIR, templates
 from tests.browser import Client
 from tests.factories import make_comment, make_idea, make_user
 from tests.ideas.conftest import SignedIn
+from tests.ideas.pages import rows_read
 
 
 async def _page(client: Client, url: str) -> str:
@@ -33,22 +33,13 @@ async def test_an_unchanged_thread_is_not_read_again(anon: Client, monkeypatch: 
     first = await _page(anon, url)
     drawn = kept_threads.drawn
 
-    rows_read: list[int] = []
-    fetch = sql.fetch
-
-    async def counting(statement: str, *values: Any) -> list[dict[str, Any]]:
-        found = await fetch(statement, *values)
-        if "FROM comments c" in statement:
-            rows_read.append(len(found))
-        return found
-
-    monkeypatch.setattr(queries.sql, "fetch", counting)
+    read = rows_read(monkeypatch, "FROM comments c")
     assert await _page(anon, url) == first
     assert kept_threads.drawn == drawn
     if sql.is_postgres():
-        assert rows_read == [1]  # the digest alone, not the five comments
+        assert read == [1]  # the digest alone, not the five comments
     else:
-        assert rows_read == [5]  # SQLite reads the comments to compare them
+        assert read == [5]  # SQLite reads the comments to compare them
 
 
 async def test_the_digest_is_the_same_for_the_same_comments_and_none_when_asked_unless(
