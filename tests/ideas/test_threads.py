@@ -115,6 +115,11 @@ async def test_the_official_response_is_kept_apart_from_the_thread(anon: Client)
     url = service.idea_url(idea)
     assert 'id="official-h"' not in await _page(anon, url)
     await comments.mark_official(actor=staff, comment_id=answer.id)
+    alone = await make_idea()
+    only = await make_comment(idea=alone, author=staff, body="The only word")
+    await comments.mark_official(actor=staff, comment_id=only.id)
+    page = await _page(anon, service.idea_url(alone))
+    assert "The only word" in page and "No other comments yet." in page
     page = await _page(anon, url)
     assert "The official word" in page[page.index('id="official-h"') : page.index('id="comments-h"')]
     assert "The official word" not in page[page.index('id="comments-h"') :]
