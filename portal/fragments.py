@@ -26,6 +26,8 @@ from jinja2.ext import Extension
 from jinja2.parser import Parser
 from markupsafe import Markup
 
+from portal.kept import KeptStore
+
 MAX_ENTRIES = 20_000
 # A kept comment thread runs to tens of kilobytes (and its key holds the comments too): bound the
 # store by size as well as by count.
@@ -34,47 +36,28 @@ _SCALARS = (str, int, float, Decimal, date, type(None))  # bool is an int, datet
 _EXACT = frozenset({str, int, bool, float, datetime, type(None)})
 
 
-class FragmentStore:
+class FragmentStore(KeptStore[Markup]):
     """Rendered fragments by key, evicted first-in first-out past `max_entries` entries or
     `max_characters` of markup (each counted twice: its key holds about as much as the markup)."""
 
     def __init__(self, max_entries: int = MAX_ENTRIES, max_characters: int = MAX_CHARACTERS) -> None:
-        self.max_entries = max_entries
-        self.max_characters = max_characters
-        self._data: dict[Hashable, Markup] = {}
-        self._characters = 0
+        super().__init__(max_entries, max_characters)
         self.hits = 0
         self.misses = 0
-
-    def __len__(self) -> int:
-        return len(self._data)
 
     def get_or_render(self, key: Hashable, render: Callable[[], Markup]) -> Markup:
         found = self._data.get(key)
         if found is not None:
             self.hits += 1
-            return found
+            return found.value
         self.misses += 1
         markup = render()  # already Markup: the block was rendered with autoescaping
-        size = 2 * len(markup)
-        while self._data and (
-            len(self._data) >= self.max_entries or self._characters + size > self.max_characters
-        ):
-            # Dicts keep insertion order: drop the oldest tenth in one go rather than one per miss.
-            for old in list(self._data)[: max(1, len(self._data) // 10)]:
-                self._characters -= 2 * len(self._data.pop(old))
-        if size <= self.max_characters:
-            self._data[key] = markup
-            self._characters += size
+        self.keep(key, None, markup, 2 * len(markup))
         return markup
 
     @property
     def characters(self) -> int:
         return self._characters
-
-    def clear(self) -> None:
-        self._data.clear()
-        self._characters = 0
 
 
 def key_part(value: Any) -> Hashable:

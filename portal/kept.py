@@ -25,7 +25,8 @@ class Kept(Generic[T]):
 
 class KeptStore(Generic[T]):
     """Values by key, bounded by count and by characters; when full, the oldest tenth goes first
-    (as in `portal.fragments.FragmentStore`)."""
+    (dicts keep insertion order: one sweep per tenth rather than one per value kept). The fragment
+    cache (`portal.fragments.FragmentStore`) is one, without digests."""
 
     def __init__(self, max_entries: int = 5_000, max_characters: int = 32 * 1024 * 1024) -> None:
         self.max_entries = max_entries
