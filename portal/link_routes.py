@@ -77,10 +77,17 @@ async def signin_link(request: Request) -> Response:
         if request.method == "GET":
             _payload, user = await links.check(settings, tokens.SIGNIN, _token(request))
             return render(request, "portal/link_confirm.html", {"account": user})
-        user = await links.sign_in_by_link(settings, _token(request))
+        user, claimed = await links.sign_in_by_link(settings, _token(request))
     except tokens.LinkProblem as exc:
         return link_problem(request, exc, **again)
-    return _signed_in(request, user, f"Signed in as {user.name}.")
+    message = f"Signed in as {user.name}."
+    if claimed:
+        message += (
+            " Your address is confirmed. Anything set on this account before that (a password, API tokens,"
+            " linked sign-in providers) is removed. To sign in with a password, set one with “Forgot your"
+            " password?” on the sign-in page."
+        )
+    return _signed_in(request, user, message)
 
 
 # Verification of the address given at sign-up.

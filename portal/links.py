@@ -19,7 +19,7 @@ from tortoise.transactions import in_transaction
 from portal import accounts, outbox, tokens
 from portal.errors import Errors, Invalid
 from portal.mail import Mail, composer, link, render
-from portal.models import User
+from portal.models import ApiToken, Identity, User
 from portal.passwords import hash_password, verify_password
 from portal.settings import Settings
 
@@ -115,6 +115,23 @@ async def _use(
     return payload, user
 
 
+async def _claimed(user: User) -> bool:
+    """Clears what was set on an account before its address was ever proven; whether it did.
+
+    Anyone may sign up with an address that is not theirs and set a password, make API tokens and
+    link a sign-in provider while the owner has not yet come. When the owner proves the address with
+    a link they asked for (sign-in, reset), all of that is dropped and every session signed out, so
+    nothing the squatter set survives the owner's claim (pre-account takeover).
+    """
+    if user.email_verified_at is not None:
+        return False
+    user.password_hash, user.session_version = None, user.session_version + 1
+    await User.filter(id=user.id).update(password_hash=None, session_version=user.session_version)
+    await ApiToken.filter(user_id=user.id, revoked_at=None).update(revoked_at=_now())
+    await Identity.filter(user_id=user.id).delete()
+    return True
+
+
 async def _verified(settings: Settings, user: User) -> None:
     if user.email_verified_at is None:
         user.email_verified_at = _now()
@@ -132,14 +149,18 @@ async def confirm_address(settings: Settings, token: str) -> tuple[User, str]:
     return user, str(payload.get("n") or "/")
 
 
-async def sign_in_by_link(settings: Settings, token: str) -> User:
-    """The account a sign-in link is for; opening it proves the address, so it is verified too."""
+async def sign_in_by_link(settings: Settings, token: str) -> tuple[User, bool]:
+    """The account a sign-in link is for, and whether what was set on it before its address was
+    proven is cleared (`_claimed`); opening the link proves the address, so it is verified too."""
+    claimed = False
 
     async def effect(user: User) -> None:
+        nonlocal claimed
+        claimed = await _claimed(user)
         await _verified(settings, user)
 
     _payload, user = await _use(settings, tokens.SIGNIN, token, effect)
-    return user
+    return user, claimed
 
 
 async def reset_password(settings: Settings, token: str, password: str) -> User:
@@ -151,6 +172,7 @@ async def reset_password(settings: Settings, token: str, password: str) -> User:
     new_hash = await hash_password(password)
 
     async def effect(user: User) -> None:
+        await _claimed(user)
         user.password_hash = new_hash
         user.session_version += 1
         await User.filter(id=user.id).update(password_hash=new_hash, session_version=user.session_version)

@@ -221,7 +221,8 @@ async def _account_for(
         if existing.email_verified_at is None:
             raise SignInRefused(
                 f"An account with {email} exists here but has not confirmed its address yet. Sign in with "
-                f"its password or an e-mailed link first; then you can sign in with {provider.display_name}."
+                f"an e-mailed link first (it confirms the address); then you can sign in with "
+                f"{provider.display_name}."
             )
         await _link(provider, subject, email, existing, now)
         return existing

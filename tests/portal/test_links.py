@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from starlette.applications import Starlette
 
-from portal import links, tokens
-from portal.models import User
+from portal import accounts, links, tokens
+from portal.models import ApiToken, Identity, User
 from portal.settings import Settings
 from tests.browser import Client
 from tests.conftest import TEST_SECRET
@@ -39,6 +39,77 @@ async def test_sign_in_by_link(client: Client, settings: Settings) -> None:
     assert response.status_code == 303
     assert (await client.get("/api/v1/me")).json()["id"] == user.id
     assert (await User.get(id=user.id)).email_verified_at is not None, "the link proved the address"
+
+
+async def test_the_owner_of_an_address_claims_an_account_a_squatter_made_with_it(
+    app: Starlette, settings: Settings
+) -> None:
+    # Someone signs up with Ann's address before she comes, sets a password, makes an API token and
+    # links their own sign-in provider, all while the address is unproven.
+    async with Client(app) as squatter:
+        response = await squatter.post_form(
+            "/auth/signup", {"email": "ann@example.com", "name": "Ann", "password": "squatter-secret"}
+        )
+        assert response.status_code == 303
+        await deliver_mail(settings)  # the verification link goes to Ann, who ignores it
+        assert (await squatter.sign_in("ann@example.com", "squatter-secret")).status_code == 303
+        account = await User.get(email="ann@example.com")
+        token = await accounts.create_token(actor=account, owner=account, name="squatter's")
+        await Identity.create(provider="google", subject="squatter", user=account, email="x@example.com")
+        bearer = {"Authorization": f"Bearer {token}"}
+        assert (await squatter.get("/api/v1/me", headers=bearer)).status_code == 200
+        assert (await squatter.get("/api/v1/me")).json()["id"] == account.id
+
+        # Ann asks for a sign-in link and opens it: the address is hers, and so is the account.
+        async with Client(app) as ann:
+            await ann.post_form("/auth/link", {"email": "ann@example.com"})
+            _verification, text = await mails_to(settings, "ann@example.com")
+            response = await ann.post_form(link_in(text, "/auth/link"))
+            assert response.status_code == 303
+            page = (await ann.get(response.headers["location"])).text
+            assert "is removed" in page and "Forgot your password?" in page
+            assert (await ann.get("/api/v1/me")).json()["id"] == account.id
+
+        claimed = await User.get(id=account.id)
+        assert claimed.email_verified_at is not None and claimed.password_hash is None
+        assert (await squatter.get("/api/v1/me")).status_code == 401, "the squatter's session is over"
+        assert (await squatter.get("/api/v1/me", headers=bearer)).status_code == 401, "and their token"
+        assert not await Identity.filter(user_id=account.id).exists(), "and their provider"
+        squatter._csrf = None
+        refused = await squatter.post_form(
+            "/auth/signin", {"email": "ann@example.com", "password": "squatter-secret"}
+        )
+        assert refused.status_code == 422 and "wrong" in refused.text.lower(), "and their password"
+
+
+async def test_a_reset_link_on_an_unproven_account_drops_the_tokens_and_providers_set_before(
+    client: Client, settings: Settings
+) -> None:
+    user = await make_user(verified=False)
+    token = await accounts.create_token(actor=user, owner=user)
+    await Identity.create(provider="google", subject="someone", user=user, email=user.email)
+    await client.post_form("/auth/reset", {"email": user.email})
+    [text] = await mails_to(settings, user.email)
+    response = await client.post_form(link_in(text, "/auth/reset"), {"password": "a brand new password"})
+    assert response.status_code == 303
+    assert await ApiToken.filter(user_id=user.id, revoked_at=None).count() == 0
+    assert not await Identity.filter(user_id=user.id).exists()
+    assert (await client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})).status_code == 401
+
+
+async def test_a_link_for_a_proven_account_keeps_its_password_tokens_and_providers(
+    client: Client, settings: Settings
+) -> None:
+    user = await make_user()
+    token = await accounts.create_token(actor=user, owner=user)
+    await Identity.create(provider="google", subject="mine", user=user, email=user.email)
+    await client.post_form("/auth/link", {"email": user.email})
+    [text] = await mails_to(settings, user.email)
+    response = await client.post_form(link_in(text, "/auth/link"))
+    assert "is removed" not in (await client.get(response.headers["location"])).text
+    assert (await User.get(id=user.id)).password_hash == user.password_hash
+    assert await Identity.filter(user_id=user.id).exists()
+    assert (await client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})).status_code == 200
 
 
 @pytest.mark.parametrize("path", ["/auth/link", "/auth/reset"])

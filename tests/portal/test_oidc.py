@@ -208,7 +208,7 @@ async def test_an_unconfirmed_local_account_is_not_linked(portal: Starlette, pro
     async with Client(portal) as browser:
         response = await callback(browser, await start(browser))
         assert response.status_code == 403
-        assert "has not confirmed its address" in response.text
+        assert "has not confirmed its address" in response.text and "e-mailed link first" in response.text
         assert (await me(browser)).status_code == 401
     assert not await Identity.exists(user_id=squatter.id)
 
