@@ -7,6 +7,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from ideas import changelog, extensions, feeds, queries, responsiveness, service, triage
+from ideas.policy import tier_choices
 from portal import permissions
 from portal.errors import Invalid
 from portal.templating import flash, render
@@ -74,11 +75,16 @@ async def changelog_new(request: Request) -> Response:
             )
         except Invalid as exc:
             return render(
-                request, "ideas/changelog_new.html", {"form": values, "errors": exc.errors}, status_code=422
+                request,
+                "ideas/changelog_new.html",
+                {"form": values, "errors": exc.errors, "tiers": await tier_choices()},
+                status_code=422,
             )
         flash(request, "Published. Voters and followers of the linked ideas are told.", "success")
         return see_other(f"/changelog/{entry.id}")
-    return render(request, "ideas/changelog_new.html", {"form": values, "errors": {}})
+    return render(
+        request, "ideas/changelog_new.html", {"form": values, "errors": {}, "tiers": await tier_choices()}
+    )
 
 
 async def changelog_atom(request: Request) -> Response:

@@ -8,6 +8,7 @@ from starlette.routing import BaseRoute, Route
 
 from ideas import boards, upload_routes
 from ideas.models import VISIBILITIES, Board
+from ideas.policy import tier_choices
 from portal import audit, permissions
 from portal.errors import Invalid, NotFound
 from portal.templating import flash, render
@@ -59,6 +60,7 @@ async def _boards_page(
             "form": values,
             "errors": errors,
             "visibilities": VISIBILITIES,
+            "tiers": await tier_choices(),
         },
         status_code=status_code,
     )
@@ -71,6 +73,7 @@ async def board_edit_page(request: Request) -> Response:
     if board is None:
         raise NotFound("No such board.")
     values = _board_values(board)
+    context = {"board": board, "visibilities": VISIBILITIES, "tiers": await tier_choices()}
     if request.method == "POST":
         values = _board_input(await form(request))
         try:
@@ -79,7 +82,7 @@ async def board_edit_page(request: Request) -> Response:
             return render(
                 request,
                 "ideas/admin_board_edit.html",
-                {"board": board, "form": values, "errors": exc.errors, "visibilities": VISIBILITIES},
+                {**context, "form": values, "errors": exc.errors},
                 status_code=422,
             )
         flash(request, f"Board “{board.name}” is saved.", "success")
@@ -87,7 +90,7 @@ async def board_edit_page(request: Request) -> Response:
     return render(
         request,
         "ideas/admin_board_edit.html",
-        {"board": board, "form": values, "errors": {}, "visibilities": VISIBILITIES},
+        {**context, "form": values, "errors": {}},
     )
 
 

@@ -10,6 +10,7 @@ from tortoise.transactions import in_transaction
 
 from ideas import catalog
 from ideas.models import VISIBILITIES, Board, Status
+from ideas.policy import DEFAULT_TIER, check_min_tier
 from portal import audit, permissions
 from portal.errors import Errors, Invalid, NotFound
 from portal.models import User
@@ -24,7 +25,6 @@ def _check_board(
     slug: str,
     name: str,
     visibility: str,
-    min_tier: str | None,
     response_target_hours: int | str | None,
 ) -> dict:
     slug = slug.strip().lower()
@@ -35,9 +35,6 @@ def _check_board(
         errors.add("name", "Enter a name of 1–80 characters.")
     if visibility not in VISIBILITIES:
         errors.add("visibility", f"Choose one of {', '.join(VISIBILITIES)}.")
-    tier = (min_tier or "").strip() or None
-    if visibility == "insiders" and tier is None:
-        tier = "Insider"
     hours = 72
     if response_target_hours not in (None, ""):
         try:
@@ -50,7 +47,7 @@ def _check_board(
         "slug": slug,
         "name": name,
         "visibility": visibility,
-        "min_tier": tier if visibility == "insiders" else None,
+        "min_tier": None,  # set by the caller for an insider board (`check_min_tier`)
         "response_target_hours": hours,
     }
 
@@ -72,9 +69,10 @@ async def create_board(
         slug=slug,
         name=name,
         visibility=visibility,
-        min_tier=min_tier,
         response_target_hours=response_target_hours,
     )
+    if values["visibility"] == "insiders":
+        values["min_tier"] = await check_min_tier(errors, min_tier, default=DEFAULT_TIER)
     errors.raise_if_any()
     try:
         async with in_transaction():
@@ -107,9 +105,10 @@ async def update_board(
         slug=slug,
         name=name,
         visibility=visibility,
-        min_tier=min_tier,
         response_target_hours=response_target_hours,
     )
+    if values["visibility"] == "insiders":
+        values["min_tier"] = await check_min_tier(errors, min_tier, default=DEFAULT_TIER)
     errors.raise_if_any()
     try:
         async with in_transaction():

@@ -11,7 +11,7 @@ from tortoise.transactions import in_transaction
 
 from ideas import extensions
 from ideas.models import Board, ChangelogEntry, ChangelogIdea, Idea
-from ideas.policy import can_view_board, prepare_access
+from ideas.policy import can_view_board, check_min_tier, prepare_access
 from ideas.service import follower_ids, idea_url
 from ideas.visibility import visible_boards
 from portal import audit, markup, notifications, permissions
@@ -65,6 +65,7 @@ async def create_entry(
     body = (body or "").strip()
     if len(body) > 20_000:
         errors.add("body", "Use at most 20,000 characters.")
+    tier = await check_min_tier(errors, min_tier)
     ids = _parse_ids(idea_ids, errors)
     found = {i.id: i for i in await Idea.filter(id__in=ids)} if ids else {}
     missing = [i for i in ids if i not in found]
@@ -77,7 +78,7 @@ async def create_entry(
             body_md=body,
             body_html=markup.render_markdown(body),
             author=actor,
-            min_tier=(min_tier or None),
+            min_tier=tier,
             published_at=datetime.now(UTC) if publish else None,
         )
         for idea_id in ids:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ideas.models import Board, Comment, Idea
+from portal.errors import Errors
 from portal.models import User
 from portal.permissions import is_active, is_admin, is_staff, policy
 
@@ -16,16 +17,49 @@ AUTHOR_EDIT_WINDOW = timedelta(minutes=30)
 # see them; `rewards` replaces this predicate at start-up (ideas never imports rewards).
 _insider_access: Any = None
 _prepare_access: Any = None
+_tier_choices: Callable[[], Awaitable[list[tuple[str, str]]]] | None = None
 
 
-def set_insider_access(predicate: Any, prepare: Any = None) -> None:
+def set_insider_access(
+    predicate: Any,
+    prepare: Any = None,
+    tiers: Callable[[], Awaitable[list[tuple[str, str]]]] | None = None,
+) -> None:
     """Installs `predicate(user, board) -> bool` deciding who sees `insiders` boards beyond staff.
 
     Policies are plain functions, so what the predicate needs from the database (a member's tier)
-    is loaded once per request by the async `prepare(user)`, which `prepare_access` calls.
+    is loaded once per request by the async `prepare(user)`, which `prepare_access` calls. `tiers()`
+    lists the tiers an insider board or preview may open from, lowest first, as (key, name).
     """
-    global _insider_access, _prepare_access
-    _insider_access, _prepare_access = predicate, prepare
+    global _insider_access, _prepare_access, _tier_choices
+    _insider_access, _prepare_access, _tier_choices = predicate, prepare, tiers
+
+
+async def tier_choices() -> list[tuple[str, str]]:
+    """The tiers content may open from, lowest first, as (key, name); none without a tier package."""
+    return await _tier_choices() if _tier_choices is not None else []
+
+
+DEFAULT_TIER = "insider"
+
+
+async def check_min_tier(errors: Errors, given: str | None, *, default: str | None = None) -> str | None:
+    """The tier key that `given` names (its key or its name, in any case), `default` when empty.
+
+    A tier nobody has would close the content to every member without a word, so an unknown one is
+    an error naming the field. Without a tier package there is nothing to check against.
+    """
+    text = (given or "").strip() or default
+    if text is None:
+        return None
+    choices = await tier_choices()
+    if not choices:
+        return text
+    for key, name in choices:
+        if text.lower() in (key.lower(), name.lower()):
+            return key
+    errors.add("min_tier", f"Choose one of {', '.join(name for _key, name in choices)}.")
+    return None
 
 
 async def prepare_access(user: User | None, boards: Iterable[Board] | None = None) -> None:

@@ -83,8 +83,12 @@ async def _prepare(user: User) -> None:
     await load_access(user)
 
 
+async def _tier_choices() -> list[tuple[str, str]]:
+    return [(t.key, t.name) for t in await all_tiers()]
+
+
 def install_gating() -> None:
-    set_insider_access(can_see, _prepare)
+    set_insider_access(can_see, _prepare, _tier_choices)
 
 
 async def perk_is_open_to(user: User | None, perk: Perk) -> bool:

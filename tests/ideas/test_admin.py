@@ -46,6 +46,39 @@ async def test_admin_creates_a_board(client: Client) -> None:
     assert await AuditEntry.filter(action="board.create", object_id=board.id).exists()
 
 
+async def test_an_insider_board_opens_from_a_tier_that_exists(client: Client) -> None:
+    await _as(client, "admin")
+    page = await client.get("/admin/boards")
+    # A choice among the tiers, the default (Insider) chosen, rather than a name to type and mistype.
+    assert re.search(r'<select id="f-min_tier" name="min_tier"', page.text)
+    assert re.search(r'<option value="insider"\s+selected>Insider</option>', page.text)
+    assert '<option value="champion" >Champion</option>' in page.text
+
+    response = await client.post_form(
+        "/admin/boards", NEW_BOARD | {"visibility": "insiders", "min_tier": "Insdier"}
+    )
+    assert response.status_code == 422
+    assert re.search(r'id="f-min_tier"[^>]*aria-invalid="true"', response.text, re.S)
+    assert "Choose one of Member, Contributor, Insider, Champion." in response.text
+    assert not await Board.exists(slug="mobile-app")
+
+    response = await client.post_form("/admin/boards", NEW_BOARD | {"visibility": "insiders", "min_tier": ""})
+    assert response.status_code == 303
+    assert (await Board.get(slug="mobile-app")).min_tier == "insider", "empty: the default tier, by its key"
+
+
+async def test_the_api_names_an_unknown_tier(client: Client) -> None:
+    await _as(client, "admin")
+    response = await client.api(
+        "POST",
+        "/api/v1/boards",
+        json={"slug": "lab", "name": "Lab", "visibility": "insiders", "min_tier": "gold"},
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"] == {"min_tier": "Choose one of Member, Contributor, Insider, Champion."}
+    assert not await Board.exists(slug="lab")
+
+
 async def test_invalid_board_is_shown_again_with_every_error_and_nothing_written(client: Client) -> None:
     await _as(client, "admin")
     bad = NEW_BOARD | {"slug": "Not A Slug!", "name": "", "response_target_hours": "0"}
@@ -90,7 +123,7 @@ async def test_admin_edits_a_board(client: Client) -> None:
     assert response.status_code == 303
     assert response.headers["location"] == "/admin/boards"
     await board.refresh_from_db()
-    assert (board.name, board.visibility, board.min_tier) == ("Apps", "insiders", "Champion")
+    assert (board.name, board.visibility, board.min_tier) == ("Apps", "insiders", "champion")
     assert await AuditEntry.filter(action="board.update", object_id=board.id).exists()
 
 

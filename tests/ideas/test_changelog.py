@@ -36,6 +36,8 @@ async def test_staff_publish_and_voters_and_followers_hear_once(anon: Client, br
     page = await staff_client.get(f"/changelog/new?ideas={dark.id}")
     assert page.status_code == 200
     assert f'name="ideas" type="text"\n         value="{dark.id}"' in page.text
+    assert '<option value="">Everyone</option>' in page.text, "no preview unless a tier is chosen"
+    assert '<option value="insider" >Insider</option>' in page.text
     response = await staff_client.post_form(
         "/changelog/new",
         {
@@ -110,6 +112,11 @@ async def test_writing_takes_staff_and_valid_input(anon: Client, browser: Signed
             assert "There is no idea #9999." in response.text
         if values["title"] == "A fine title":
             assert 'value="A fine title"' in response.text  # what was typed is kept
+    response = await staff_client.post_form(
+        "/changelog/new", {"title": "A fine title", "body": "", "ideas": "", "min_tier": "gold"}
+    )
+    assert response.status_code == 422
+    assert "Choose one of Member, Contributor, Insider, Champion." in response.text
     assert await ChangelogEntry.all().count() == 0
     assert await ChangelogIdea.all().count() == 0
     assert await Notification.filter(kind="changelog").count() == 0
