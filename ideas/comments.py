@@ -9,6 +9,7 @@ from ideas import ranking
 from ideas.events import CommentMarkedHelpful, CommentPosted
 from ideas.models import Comment, Idea
 from ideas.service import follow_quietly, follower_ids, idea_url, notify_mentions, now, visible_idea
+from ideas.visibility import readers_among
 from portal import audit, events, markup, notifications, permissions
 from portal.errors import Errors, Invalid, NotFound
 from portal.models import User
@@ -95,7 +96,7 @@ async def mark_official(*, actor: User | None, comment_id: int) -> Comment:
         await Idea.filter(id=idea.id).update(official_comment_id=comment.id)
         await Idea.filter(id=idea.id, first_response_at=None).update(first_response_at=now())
         await notifications.notify(
-            await follower_ids(idea.id),
+            await readers_among(await follower_ids(idea.id), idea),
             kind="official_response",
             title=f"The team answered “{idea.title}”",
             body=comment.body_md[:500],

@@ -18,6 +18,7 @@ from ideas import catalog, ranking
 from ideas.events import IdeaMerged, IdeaPosted, IdeaStatusChanged
 from ideas.models import Board, Comment, Follow, Idea, IdeaRevision, IdeaTag, Status, StatusChange, Tag
 from ideas.policy import can_view_board, prepare_access
+from ideas.visibility import readers_among
 from portal import audit, events, markup, notifications, permissions, sql
 from portal.errors import Conflict, Errors, NotFound
 from portal.models import User
@@ -294,7 +295,7 @@ async def change_status(
             updates["promised_by"], updates["promise_label"] = promised_by, promise_label
         await Idea.filter(id=idea.id).update(**updates)
         await notifications.notify(
-            await follower_ids(idea.id),
+            await readers_among(await follower_ids(idea.id), idea),
             kind="status_changed",
             title=f"“{idea.title}” is now {new_status.name}",
             body=message,
@@ -359,6 +360,18 @@ async def counted_publicly(comments: list[dict[str, Any]]) -> list[dict[str, Any
     ]
 
 
+def _seen_as_widely(source: Idea, target: Idea) -> bool:
+    """Whether everyone who may see `source` may see `target` too, which a merge needs: the
+    source's followers, voters and comments move to the target, and news of it reaches them."""
+    if target.hidden_at is not None and source.hidden_at is None:
+        return False
+    return (
+        target.board_id == source.board_id
+        or target.board.visibility == "public"
+        or source.board.visibility == "private"
+    )
+
+
 async def merge(*, actor: User | None, idea_id: int, into: int | str | None) -> Idea:
     """Merges a duplicate into a target: followers and comments move, votes move (voting listens)."""
     source = await visible_idea(actor, idea_id)
@@ -382,6 +395,12 @@ async def merge(*, actor: User | None, idea_id: int, into: int | str | None) -> 
         errors.add("into", "This idea is merged already.")
     if target is not None and target.merged_into_id is not None:
         errors.add("into", f"Idea #{target.id} is itself merged; merge into #{target.merged_into_id}.")
+    elif target is not None and not _seen_as_widely(source, target):
+        errors.add(
+            "into",
+            f"Idea #{target.id} is seen by fewer people than this one: its followers and voters would"
+            " follow an idea they cannot see. Merge into an idea on the same board or a public one.",
+        )
     errors.raise_if_any()
     assert target is not None
     at = now()
@@ -411,7 +430,7 @@ async def merge(*, actor: User | None, idea_id: int, into: int | str | None) -> 
         )
         await Idea.filter(id=source.id).update(comment_count=0)
         await notifications.notify(
-            source_followers,
+            await readers_among(source_followers, target),
             kind="idea_merged",
             title=f"“{source.title}” was merged into “{target.title}”",
             body="Your vote and comments now count on the combined idea.",
@@ -443,7 +462,7 @@ async def notify_mentions(text: str, *, idea: Idea, actor: User, cause: str) -> 
     wanted = set(handles)
     ids = [c["id"] for c in candidates if handle_of(c["name"]) in wanted]
     return await notifications.notify(
-        ids,
+        await readers_among(ids, idea),
         kind="mention",
         title=f"{actor.name} mentioned you on “{idea.title}”",
         url=idea_url(idea),

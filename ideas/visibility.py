@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from ideas import catalog
 from ideas.models import Board, Idea
 from ideas.policy import can_view_board, prepare_access
@@ -24,3 +26,23 @@ def idea_visible(user: User | None, idea: Idea, board: Board) -> bool:
     if not can_view_board(user, board):
         return False
     return idea.hidden_at is None or is_staff(user)
+
+
+async def readers_among(user_ids: Iterable[int], idea: Idea) -> list[int]:
+    """Those of `user_ids` who may see `idea` now: whom news of it may reach.
+
+    Following an idea outlasts the access it needed (a tier lost, a program ended, a board made
+    private), so every notice about an idea asks again rather than trusting the list of followers.
+    """
+    ids = sorted(set(user_ids))
+    board = (await catalog.board_map()).get(idea.board_id)
+    if board is None:  # made after the catalogue was read
+        board = await Board.get(id=idea.board_id)
+    if not ids or (board.visibility == "public" and idea.hidden_at is None):
+        return ids
+    readers = []
+    for user in await User.filter(id__in=ids, banned_at=None):
+        await prepare_access(user, [board])
+        if idea_visible(user, idea, board):
+            readers.append(user.id)
+    return readers

@@ -50,8 +50,17 @@ async def test_merge_mistakes_are_refused_and_change_nothing(app) -> None:  # ty
     c = await make_idea(board=board)
     await service.merge(actor=staff, idea_id=b.id, into=a.id)
     secret = await make_idea(board=await make_board(visibility="private"))
+    insider = await make_idea(board=await make_board(visibility="insiders"))
+    hidden = await make_idea(board=board)
+    await Idea.filter(id=hidden.id).update(hidden_at=hidden.created_at)
+    fewer = "is seen by fewer people than this one"
     cases = [
         (c.id, c.id, "cannot be merged into itself"),
+        # The duplicate's followers and voters would follow an idea they cannot see.
+        (c.id, secret.id, f"Idea #{secret.id} {fewer}"),
+        (c.id, insider.id, f"Idea #{insider.id} {fewer}"),
+        (insider.id, secret.id, fewer),
+        (c.id, hidden.id, fewer),
         (c.id, b.id, f"Idea #{b.id} is itself merged; merge into #{a.id}."),
         (b.id, c.id, "merged already"),
         (c.id, 999_999, "There is no such idea."),
@@ -68,8 +77,9 @@ async def test_merge_mistakes_are_refused_and_change_nothing(app) -> None:  # ty
         await service.merge(actor=await make_user(), idea_id=c.id, into=a.id)
     assert await Idea.all().order_by("id").values_list("id", "merged_into_id", "comment_count") == before
     assert await AuditEntry.filter(action="idea.merge").count() == 1
-    # Staff may merge across boards they see, private ones included.
+    # Into an idea at least as widely seen: a private or insider duplicate into a public idea.
     await service.merge(actor=staff, idea_id=secret.id, into=c.id)
+    await service.merge(actor=staff, idea_id=insider.id, into=c.id)
 
 
 async def test_merge_refusals_in_the_page_and_the_api(browser: SignedIn) -> None:

@@ -17,8 +17,8 @@ from starlette.applications import Starlette
 from ideas import service as ideas
 from ideas.models import Board, Idea
 from portal.errors import Forbidden, Invalid, NotFound
-from portal.models import User
-from rewards import perks
+from portal.models import Notification, User
+from rewards import manage, perks
 from rewards.models import Perk
 from tests.browser import Client
 from tests.factories import make_user
@@ -234,3 +234,17 @@ async def test_the_api_answers_403_to_a_claim_below_the_tier(world: World, open_
     assert claimed.status_code == 201, claimed.text
     assert claimed.json()["code"] == deal.shared_code
     assert (await Perk.get(id=deal.id)).remaining == 4
+
+
+async def test_a_follower_who_drops_below_the_tier_hears_no_more_of_its_ideas(app) -> None:  # type: ignore[no-untyped-def]
+    admin, cm, staff = await make_admin(), await make_cm(), await make_user(role="staff")
+    lounge = await make_board(admin, slug="lounge", name="Lounge", visibility="insiders", min_tier="insider")
+    member = await make_user()
+    await manage.set_tier(actor=cm, email=member.email, tier="insider", lock=True, reason="beta")
+    idea = await make_idea(lounge, author=staff, title="Secret roadmap item Zephyr")
+    await ideas.follow(actor=await fresh(member), idea_id=idea.id)
+    await ideas.change_status(actor=staff, idea_id=idea.id, status="under_review", message="Looking")
+    await manage.set_tier(actor=cm, email=member.email, tier="member", lock=True, reason="left")
+    await ideas.change_status(actor=staff, idea_id=idea.id, status="planned", message="Zephyr lands in May")
+    told = await Notification.filter(user_id=member.id, kind="status_changed").values_list("body", flat=True)
+    assert told == ["Looking"], "told while an insider, not after"
