@@ -14,8 +14,9 @@ from starlette.routing import BaseRoute, Route
 from portal import accounts, auth, links, tokens
 from portal.errors import Errors, Invalid
 from portal.models import User
-from portal.routes import check_mail, rate_limit_signin, safe_next
+from portal.routes import SIGNED_UP, check_mail, rate_limit_signin, safe_next
 from portal.templating import flash, render
+from portal.web import user_of
 
 
 def _email_errors(email: str) -> dict[str, str]:
@@ -93,18 +94,37 @@ async def signin_link(request: Request) -> Response:
 # Verification of the address given at sign-up.
 
 
+def _opened_by_signer(request: Request, account: User) -> bool:
+    """Whether this browser made the sign-up (or is signed in to the account) the link is for."""
+    if request.session.get(SIGNED_UP) == account.email:
+        return True
+    current = user_of(request)
+    return current is not None and current.id == account.id
+
+
 async def verify(request: Request) -> Response:
     settings = request.app.state.settings
     again = {"again": "/account", "again_label": "Ask for a new link on your account page"}
     try:
+        _payload, account = await links.check(settings, tokens.VERIFY, _token(request))
+        signer = _opened_by_signer(request, account)
         if request.method == "GET":
-            _payload, user = await links.check(settings, tokens.VERIFY, _token(request))
-            return render(request, "portal/verify_confirm.html", {"account": user})
-        user, target = await links.confirm_address(settings, _token(request))
+            return render(request, "portal/verify_confirm.html", {"account": account, "signer": signer})
+        disowned = (await request.form()).get("choice") == "not-me"
+        user, target, cleared = await links.confirm_address(
+            settings, _token(request), signer=signer, disowned=disowned
+        )
     except tokens.LinkProblem as exc:
         return link_problem(request, exc, **again)
+    request.session.pop(SIGNED_UP, None)
     message = f"Thank you, {user.name}: your address {user.email} is confirmed."
-    return _signed_in(request, user, message, target)
+    if cleared:
+        message += (
+            " The account is yours: anything set on it before (a password, API tokens, linked sign-in"
+            " providers) is removed and every other session signed out. To sign in with a password,"
+            " choose one with “Forgot your password?” on the sign-in page."
+        )
+    return _signed_in(request, user, message, "/" if cleared else target)
 
 
 # Password reset.

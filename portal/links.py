@@ -139,14 +139,30 @@ async def _verified(settings: Settings, user: User) -> None:
     await accounts.promote_by_domain(settings, user)
 
 
-async def confirm_address(settings: Settings, token: str) -> tuple[User, str]:
-    """Marks the address verified; returns the account and where to go next."""
+async def confirm_address(
+    settings: Settings, token: str, *, signer: bool, disowned: bool = False
+) -> tuple[User, str, bool]:
+    """Marks the address verified; returns the account, where to go next, and whether what was set
+    on it before was cleared (`_claimed`).
+
+    The link is mailed because someone signed up with the address, who need not be its owner.
+    `signer`: the link is opened where the sign-up was made (the same browser session), so whoever
+    opens it both signed up and reads the mail. `disowned`: the owner says the sign-up was not
+    theirs, and the account becomes theirs. An address that makes its account staff
+    (HEARKEN_STAFF_EMAIL_DOMAINS) confirmed anywhere but by the signer is claimed too: staff rights
+    never go to a password the owner may not have chosen.
+    """
+    cleared = False
 
     async def effect(user: User) -> None:
+        nonlocal cleared
+        to_staff = user.role == "member" and accounts.is_staff_domain(settings, user.email)
+        if disowned or (to_staff and not signer):
+            cleared = await _claimed(user)
         await _verified(settings, user)
 
     payload, user = await _use(settings, tokens.VERIFY, token, effect)
-    return user, str(payload.get("n") or "/")
+    return user, str(payload.get("n") or "/"), cleared
 
 
 async def sign_in_by_link(settings: Settings, token: str) -> tuple[User, bool]:

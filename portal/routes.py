@@ -41,6 +41,9 @@ async def rate_limit_signin(request: Request, email: str | None) -> None:
 _MAIL_SENT = "mail_sent"
 
 
+SIGNED_UP = "signed_up"
+
+
 def check_mail(request: Request, email: str, what: str) -> Response:
     """The one answer to every request that mails a link, whether or not the address has an account:
     a redirect to the "check your mail" page (so reloading it sends nothing again)."""
@@ -67,6 +70,9 @@ async def signup_page(request: Request) -> Response:
     except Invalid as exc:
         values.pop("password")
         return render(request, "portal/signup.html", {"form": values, "errors": exc.errors}, status_code=422)
+    # Whoever opens the verification link in this browser is the person who signed up (see
+    # `link_routes.verify`); the address is only what they typed, so this tells nobody anything.
+    request.session[SIGNED_UP] = accounts.normalize_email(values["email"])
     return check_mail(request, values["email"], "signup")
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from starlette.applications import Starlette
@@ -80,6 +81,103 @@ async def test_the_owner_of_an_address_claims_an_account_a_squatter_made_with_it
             "/auth/signin", {"email": "ann@example.com", "password": "squatter-secret"}
         )
         assert refused.status_code == 422 and "wrong" in refused.text.lower(), "and their password"
+
+
+async def _sign_up(browser: Client, email: str, password: str = "signer-secret") -> None:
+    response = await browser.post_form("/auth/signup", {"email": email, "name": "Pat", "password": password})
+    assert response.status_code == 303
+
+
+async def _password_works(app: Starlette, email: str, password: str = "signer-secret") -> bool:
+    async with Client(app) as other:
+        response = await other.post_form("/auth/signin", {"email": email, "password": password})
+        return response.status_code == 303
+
+
+async def test_the_verification_link_opened_where_the_sign_up_was_made_just_confirms(
+    app: Starlette, settings: Settings
+) -> None:
+    async with Client(app) as browser:
+        await _sign_up(browser, "pat@example.com")
+        [mail] = [m for m in await deliver_mail(settings) if m.recipient == "pat@example.com"]
+        url = link_in(mail.text, "/auth/verify")
+        page = (await browser.get(url)).text
+        assert "Confirm my address" in page and "Was it you?" not in page
+        response = await browser.post_form(url, {"choice": "mine"})
+        assert response.status_code == 303
+        assert "your address pat@example.com is confirmed" in (await browser.get("/")).text
+    account = await User.get(email="pat@example.com")
+    assert account.email_verified_at is not None and await _password_works(app, account.email)
+
+
+async def test_the_owner_of_an_address_disowns_a_sign_up_from_the_verification_link(
+    app: Starlette, settings: Settings
+) -> None:
+    async with Client(app) as squatter:
+        await _sign_up(squatter, "ann@example.com", "squatter-secret")
+        assert (await squatter.sign_in("ann@example.com", "squatter-secret")).status_code == 303
+        account = await User.get(email="ann@example.com")
+        token = await accounts.create_token(actor=account, owner=account)
+        [mail] = [m for m in await deliver_mail(settings) if m.recipient == "ann@example.com"]
+        assert "choose “It wasn’t me” to make the account yours" in " ".join(mail.text.split())
+        async with Client(app) as ann:  # Ann reads her mail elsewhere
+            url = link_in(mail.text, "/auth/verify")
+            page = (await ann.get(url)).text
+            assert "Someone signed up as <strong>Pat</strong>" in page and "Was it you?" in page
+            assert 'value="not-me"' in page
+            response = await ann.post_form(url, {"choice": "not-me"})
+            assert response.status_code == 303 and response.headers["location"] == "/"
+            assert "The account is yours" in (await ann.get("/")).text
+            assert (await ann.get("/api/v1/me")).json()["id"] == account.id
+        assert (await squatter.get("/api/v1/me")).status_code == 401
+        assert (
+            await squatter.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+        ).status_code == 401
+    claimed = await User.get(id=account.id)
+    assert claimed.email_verified_at is not None and claimed.password_hash is None
+    assert not await _password_works(app, "ann@example.com", "squatter-secret")
+
+
+async def test_a_member_who_signed_up_on_one_device_confirms_on_another(
+    app: Starlette, settings: Settings
+) -> None:
+    async with Client(app) as laptop:
+        await _sign_up(laptop, "pat@example.com")
+    [mail] = [m for m in await deliver_mail(settings) if m.recipient == "pat@example.com"]
+    async with Client(app) as phone:
+        response = await phone.post_form(link_in(mail.text, "/auth/verify"), {"choice": "mine"})
+        assert response.status_code == 303
+        assert "The account is yours" not in (await phone.get("/")).text
+    assert await _password_works(app, "pat@example.com"), "it was them: the password stays"
+
+
+async def test_a_staff_address_confirmed_away_from_the_sign_up_keeps_nothing_set_before(
+    build_app: AppBuilder, make_settings: Any
+) -> None:
+    """Staff rights come with the address (HEARKEN_STAFF_EMAIL_DOMAINS): never to a stranger's password."""
+    settings = make_settings(staff_email_domains=("acme.example",))
+    async with build_app(staff_email_domains=("acme.example",)) as app:
+        async with Client(app) as squatter:
+            await _sign_up(squatter, "cto@acme.example", "squatter-secret")
+        async with Client(app) as signer:
+            await _sign_up(signer, "dev@acme.example")
+            mails = {m.recipient: m.text for m in await deliver_mail(settings)}
+            # The owner of cto@ presses "It was me" without reading: staff, but the password is gone.
+            async with Client(app) as owner:
+                response = await owner.post_form(
+                    link_in(mails["cto@acme.example"], "/auth/verify"), {"choice": "mine"}
+                )
+                assert response.status_code == 303
+            cto = await User.get(email="cto@acme.example")
+            assert (cto.role, cto.password_hash) == ("staff", None)
+            assert not await _password_works(app, "cto@acme.example", "squatter-secret")
+            # Who signed up and confirms in the same browser keeps the password they chose.
+            response = await signer.post_form(
+                link_in(mails["dev@acme.example"], "/auth/verify"), {"choice": "mine"}
+            )
+            assert response.status_code == 303
+        assert (await User.get(email="dev@acme.example")).role == "staff"
+        assert await _password_works(app, "dev@acme.example")
 
 
 async def test_a_reset_link_on_an_unproven_account_drops_the_tokens_and_providers_set_before(
