@@ -147,10 +147,11 @@ async def _statuses_page(
 
 
 async def audit_page(request: Request) -> Response:
-    permissions.require(user_of(request), "audit.view")
+    user = user_of(request)
+    permissions.require(user, "audit.view")
     raw = request.query_params.get("before", "")
     before = int(raw) if raw.isdigit() else None
-    entries = await audit.recent(AUDIT_PAGE_SIZE + 1, before)
+    entries = await audit.recent(user, AUDIT_PAGE_SIZE + 1, before)
     more = len(entries) > AUDIT_PAGE_SIZE
     entries = entries[:AUDIT_PAGE_SIZE]
     return render(

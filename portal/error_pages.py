@@ -103,6 +103,16 @@ _DETAILS = {
 }
 
 
+# On every answer: no page of the portal may be framed by another site (clickjacking a vote or a
+# claim), no answer sniffed into another type, and no full address sent to other sites as Referer.
+_PROTECTIVE_HEADERS = (
+    (b"x-frame-options", b"DENY"),
+    (b"content-security-policy", b"frame-ancestors 'none'"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"strict-origin-when-cross-origin"),
+)
+
+
 class ErrorMiddleware:
     """Outermost of ours: gives each request an id, and answers errors raised by middleware."""
 
@@ -121,7 +131,9 @@ class ErrorMiddleware:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
-                message.setdefault("headers", []).append((b"x-request-id", request_id.encode()))
+                headers = message.setdefault("headers", [])
+                headers.append((b"x-request-id", request_id.encode()))
+                headers.extend(_PROTECTIVE_HEADERS)
             await send(message)
 
         try:

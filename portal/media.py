@@ -10,9 +10,9 @@ from portal.errors import NotFound
 from portal.storage import Storage, check_key, content_type_of
 
 # Keys are never reused, so a file under a key never changes: browsers and proxies may keep it.
+# (X-Content-Type-Options comes with every answer: `error_pages.ErrorMiddleware`.)
 HEADERS = {
     "Cache-Control": "public, max-age=31536000, immutable",
-    "X-Content-Type-Options": "nosniff",
     "Content-Security-Policy": "default-src 'none'",
 }
 

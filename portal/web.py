@@ -55,6 +55,8 @@ def back(request: Request, fallback: str) -> RedirectResponse:
     referer = request.headers.get("referer", "")
     base = str(request.base_url)
     target = referer[len(base) - 1 :] if referer.startswith(base) else fallback
+    if not target.startswith("/") or target.startswith(("//", "/\\")):
+        target = fallback  # "http://host//elsewhere" would leave the site
     return see_other(target or fallback)
 
 

@@ -15,7 +15,7 @@ from ideas.events import (
     IdeaStatusChanged,
 )
 from ideas.models import Idea
-from portal import api, events
+from portal import api, audit, events
 from portal.models import User
 from rewards import ledger, outcomes
 from rewards.models import MemberPoints
@@ -115,3 +115,4 @@ def install() -> None:
     events.listen(ContentHidden)(on_hidden)
     events.listen(IdeaMerged)(on_merged)
     install_gating()
+    audit.readable_by("community_manager", "perk.", "rewards.")

@@ -44,6 +44,15 @@ async def test_unknown_page_is_a_404_page(client: Client) -> None:
     assert (await client.get("/no/such/page")).headers["x-request-id"]
 
 
+@pytest.mark.parametrize("path", ["/", "/ideas", "/no/such/page", "/api/v1/me", "/static/css/hearken.css"])
+async def test_no_answer_may_be_framed_by_another_site(client: Client, path: str) -> None:
+    headers = (await client.get(path)).headers
+    assert headers["x-frame-options"] == "DENY"
+    assert headers["content-security-policy"] == "frame-ancestors 'none'"
+    assert headers["referrer-policy"] == "strict-origin-when-cross-origin"
+    assert headers["x-content-type-options"] == "nosniff"
+
+
 @pytest.mark.parametrize("path", ["/api/v1/no-such-thing", "/api/v1/", "/api/v2/me"])
 async def test_unknown_api_path_is_a_404_problem(client: Client, path: str) -> None:
     body = assert_problem(await client.get(path), 404)

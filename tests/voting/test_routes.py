@@ -82,6 +82,10 @@ async def test_a_form_vote_redirects_back_without_htmx(browser: Browser) -> None
     response = await client.post_form(f"/ideas/{idea.id}/vote", headers={"Referer": "https://evil.example/x"})
     assert response.headers["location"] == f"/ideas/{idea.id}"
     assert await vote_count(idea.id) == 1
+    # This site's address with a path that browsers read as another site's.
+    for referer in ("http://testserver//evil.example/x", "http://testserver/\\evil.example/x"):
+        response = await client.post_form(f"/ideas/{idea.id}/unvote", headers={"Referer": referer})
+        assert response.headers["location"] == f"/ideas/{idea.id}", referer
 
 
 async def test_an_htmx_vote_answers_the_button_fragment(browser: Browser) -> None:
