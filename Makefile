@@ -1,4 +1,5 @@
-# Two commands for a newcomer: `make run` (serve a demo portal) and `make test` (the whole suite).
+# Two commands for a newcomer: `make run` (serve a demo portal; `make run PORT=8131` elsewhere, with
+# the links in mails and feeds following) and `make test` (the whole suite).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -18,7 +19,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 run: $(VENV)/.installed
 	$(BIN)/hearken migrate
 	$(BIN)/hearken demo
-	$(BIN)/hearken serve --host $(HOST) --port $(PORT)
+	HEARKEN_BASE_URL="$${HEARKEN_BASE_URL:-http://$(HOST):$(PORT)}" $(BIN)/hearken serve --host $(HOST) --port $(PORT)
 
 test: $(VENV)/.installed
 	$(BIN)/ruff check .
