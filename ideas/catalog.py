@@ -41,6 +41,21 @@ async def status_map() -> dict[str, Status]:
     return await _catalog.get_or_compute("status_map", _status_map)  # type: ignore[no-any-return]
 
 
+async def name_statuses(changes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Gives each status change its statuses' names as they are called now (`from_name`,
+    `to_name`): a change records keys, and a status an admin renamed shows its new name."""
+    statuses = await status_map()
+
+    def name(key: str | None) -> str:
+        if key is None:
+            return "new"
+        return statuses[key].name if key in statuses else key.replace("_", " ")
+
+    for change in changes:
+        change["from_name"], change["to_name"] = name(change["from_status"]), name(change["to_status"])
+    return changes
+
+
 async def maps() -> tuple[dict[int, Board], dict[str, Status]]:
     """The current maps themselves: a new pair after every change, so markup drawn from the
     catalogue can be kept with the pair it read and trusted while the pair is the current one."""

@@ -59,7 +59,7 @@ def idea_feed(base_url: str, site_name: str, idea: Idea, url: str, history: list
     for h in history:
         fe = fg.add_entry()
         fe.id(f"{base_url}/ideas/{idea.id}#status-{h['id']}")
-        fe.title(f"{(h['from_status'] or 'new').replace('_', ' ')} → {h['to_status'].replace('_', ' ')}")
+        fe.title(f"{h['from_name']} → {h['to_name']}")
         fe.link(href=base_url + url)
         fe.published(h["created_at"])
         fe.updated(h["created_at"])

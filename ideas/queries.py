@@ -402,7 +402,7 @@ async def idea_view(user: User | None, idea_id: int) -> IdeaView:
     idea, facts = await load_idea(idea_id, _page_facts(), _id(user) or 0)
     await ensure_visible(user, idea)
     row = (await decorate(user, [await rows.of_idea(idea)]))[0]
-    history = _history_of(facts["history"])
+    history = await catalog.name_statuses(_history_of(facts["history"]))
     following, follower_count = bool(facts["following"]), int(facts["follower_count"])
     duplicates: list[dict[str, Any]] = []
     if facts["merged_here"]:  # most ideas have no duplicates: then no statement for them
@@ -558,12 +558,8 @@ def _thread(comments: Any) -> list[dict[str, Any]]:
 async def status_history(idea_id: int) -> list[dict[str, Any]]:
     query = rows.Query()
     query.add(f"s.idea_id = {query.param(idea_id)}")
-    return await rows.select(
-        _HISTORY_SELECT,
-        query,
-        order="s.created_at, s.id",
-        datetimes=("created_at",),
-    )
+    changes = await rows.select(_HISTORY_SELECT, query, order="s.created_at, s.id", datetimes=("created_at",))
+    return await catalog.name_statuses(changes)
 
 
 async def comments_for_api(user: User | None, idea_id: int) -> list[dict[str, Any]]:
@@ -606,7 +602,7 @@ async def recent_status_changes(board_ids: list[int], *, limit: int) -> list[dic
     query = rows.Query()
     query.add(query.one_of("i.board_id", board_ids))
     query.add("i.hidden_at IS NULL AND i.merged_into_id IS NULL")
-    return await rows.select(
+    changes = await rows.select(
         "SELECT s.id, s.idea_id, i.title AS idea__title, i.slug AS idea__slug, u.name AS actor__name, "
         "s.from_status, s.to_status, s.created_at FROM status_changes s "
         "JOIN ideas i ON i.id = s.idea_id LEFT JOIN users u ON u.id = s.actor_id",
@@ -615,6 +611,7 @@ async def recent_status_changes(board_ids: list[int], *, limit: int) -> list[dic
         limit=limit,
         datetimes=("created_at",),
     )
+    return await catalog.name_statuses(changes)
 
 
 async def roadmap(user: User | None, board: str | None = None) -> dict[str, Any]:

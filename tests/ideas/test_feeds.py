@@ -87,7 +87,7 @@ async def test_idea_feed_lists_each_status_change_with_its_message(anon: Client,
     assert feed.feed.id == f"{BASE}/ideas/{idea.id}"
     assert feed.feed.link == url
     titles = [e.title for e in feed.entries]
-    assert titles == ["planned → shipped", "under review → planned", "open → under review"]
+    assert titles == ["Planned → Shipped", "Under review → Planned", "Open → Under review"]
     for entry in feed.entries:
         assert entry.link == url
         assert entry.author == "Pat Product"

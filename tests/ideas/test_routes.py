@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 
-from ideas.models import Comment, Follow, Idea, IdeaRevision, StatusChange
+from ideas import catalog
+from ideas.models import Comment, Follow, Idea, IdeaRevision, Status, StatusChange
 from ideas.service import idea_url
 from portal.models import AuditEntry, Notification
 from tests.browser import Client
@@ -86,9 +87,18 @@ async def test_the_whole_loop_through_the_pages(anon: Client, browser: SignedIn)
     assert "We hear you: syncing is the hard part." in official
     assert "Sam Staff" in official and "Staff</span>" in official
     history = between(html, 'id="history-h"', "</section>")
-    assert re.search(r"<strong>Planned</strong>\s*<span class=\"muted\">from open by Sam Staff", history)
-    assert re.search(r"<strong>Shipped</strong>\s*<span class=\"muted\">from planned by Sam Staff", history)
+    assert re.search(r"<strong>Planned</strong>\s*<span class=\"muted\">from Open by Sam Staff", history)
+    assert re.search(r"<strong>Shipped</strong>\s*<span class=\"muted\">from Planned by Sam Staff", history)
     assert "Planned for the <em>spring</em> release." in history and "Shipped in 4.2." in history
+    # The history names statuses as they are called now.
+    await Status.filter(key="planned").update(name="On the roadmap")
+    await catalog.changed()
+    history = between(
+        (await anon.get(f"/ideas/{idea.id}", follow_redirects=True)).text, 'id="history-h"', "</section>"
+    )
+    assert re.search(r"<strong>On the roadmap</strong>\s*<span class=\"muted\">from Open", history)
+    assert "from On the roadmap by Sam Staff" in history
+    assert "moved to <strong>On the roadmap</strong>" in (await anon.get("/")).text
     assert '<span class="status-badge" style="--status: #0f6b3a">Shipped</span>' in html
     assert "3 followers" in html  # Alice (author), Bob (followed), Sam (commented)
     assert "#offline" in html and "#sync" in html
