@@ -17,6 +17,20 @@ from portal.models import User
 
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
+# WCAG 2 AA for normal text: a status badge's white label on its colour.
+MIN_BADGE_CONTRAST = 4.5
+
+
+def contrast_with_white(color: str) -> float:
+    """The WCAG contrast ratio of white text on `color` (#rrggbb), from 1 to 21."""
+
+    def linear(channel: int) -> float:
+        c = channel / 255
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (int(color[i : i + 2], 16) for i in (1, 3, 5))
+    luminance = 0.2126 * linear(r) + 0.7152 * linear(g) + 0.0722 * linear(b)
+    return 1.05 / (luminance + 0.05)
 
 
 def _check_board(
@@ -161,6 +175,12 @@ async def save_status(
         errors.add("name", "Enter a name of 1–40 characters.")
     if not _COLOR.match(color):
         errors.add("color", "Use a colour like #3046c8.")
+    elif (contrast := contrast_with_white(color)) < MIN_BADGE_CONTRAST:
+        errors.add(
+            "color",
+            f"Choose a darker colour: status badges have white text, and on {color} it has a contrast"
+            f" of {contrast:.1f}:1, below the {MIN_BADGE_CONTRAST}:1 that people need to read it.",
+        )
     if isinstance(position, str):
         position = position.strip() or None
         try:

@@ -287,6 +287,15 @@ async def test_invalid_status_is_shown_with_its_errors(client: Client) -> None:
     status = await Status.get(key="wont_fix")
     assert (status.name, status.color) == ("Won't fix", "#aa3300")
 
+    # A colour that white badge text cannot be read on.
+    response = await client.post_form(
+        "/admin/statuses", {"key": "wont_fix", "name": "Beta", "color": "#f2c94c"}
+    )
+    assert response.status_code == 422
+    assert re.search(r'id="st-wont_fix-color"[^>]*aria-invalid="true"', response.text)
+    assert "a contrast of 1.6:1, below the 4.5:1" in response.text
+    assert (await Status.get(key="wont_fix")).color == "#aa3300"
+
     response = await client.post_form("/admin/statuses", STATUS | {"key": "Bad Key"})
     assert response.status_code == 422
     assert re.search(r'id="st-new-key"[^>]*aria-invalid="true"', response.text)
