@@ -80,7 +80,7 @@ async def leaderboard_opt_out(request: Request) -> Response:
     opt_out = await leaderboard.set_opt_out(actor=user_of(request), opt_out=values.get("opt_out") == "1")
     flash(
         request,
-        "You no longer appear on the leaderboard." if opt_out else "You appear on the leaderboard again.",
+        "You no longer appear on the leaderboard." if opt_out else "You appear on the leaderboard.",
         "success",
     )
     return see_other("/insiders/leaderboard")

@@ -75,7 +75,8 @@ async def test_staff_publish_and_voters_and_followers_hear_once(anon: Client, br
         assert f'<a href="/ideas/{dark.id}-dark-mode-everywhere">Dark mode everywhere</a>' in item
         assert f'<a href="/ideas/{export.id}-export-to-spreadsheets">' in item
         single = await reader.get(f"/changelog/{entry.id}")
-        assert single.status_code == 200 and "Dark mode and spreadsheet export" in single.text
+        assert single.status_code == 200 and "<h1>Dark mode and spreadsheet export</h1>" in single.text
+        assert "<h2><a href" in listing.text and "<h1>Dark mode" not in listing.text
     assert (await anon.get("/changelog/999")).status_code == 404
 
 

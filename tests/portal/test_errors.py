@@ -189,3 +189,10 @@ async def test_a_client_that_hangs_up_mid_request_is_not_a_server_error(  # type
     assert sent[0]["status"] == 400
     assert not [r for r in caplog.records if r.levelname == "ERROR"]
     assert "client disconnected" in caplog.text
+
+
+async def test_an_invalid_address_names_each_field_once(client: Client) -> None:
+    response = await client.get("/ideas?sort=zzz")
+    assert response.status_code == 422
+    assert response.text.count("Choose one of") == 1
+    assert "<li><strong>sort</strong>: Choose one of" in response.text
