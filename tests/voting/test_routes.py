@@ -125,6 +125,22 @@ async def test_the_vote_button_shows_on_the_list_and_the_idea_page(browser: Brow
     assert f'href="/auth/signin?next=/ideas/{idea.id}"' in box and "<button" not in box
 
 
+async def test_a_member_who_has_not_confirmed_the_address_is_told_why_the_button_is_inert(
+    browser: Browser, anon: Client
+) -> None:
+    idea = await make_idea()
+    client = await browser(await make_user(verified=False, email="new@example.com"))
+    html = (await client.get("/ideas")).text
+    assert "<button" not in vote_box(html, idea.id)
+    notice = re.search(r'<p class="flash flash-info" id="unverified-notice">(.*?)</p>', html, re.S)
+    assert notice and "Confirm your e-mail address to vote" in notice[1] and "new@example.com" in notice[1]
+    assert 'href="/account">Send a new link' in notice[1]
+    assert 'id="unverified-notice"' not in (await client.get("/account")).text, "the account page has its own"
+    verified = await browser(await make_user())
+    assert 'id="unverified-notice"' not in (await verified.get("/ideas")).text
+    assert 'id="unverified-notice"' not in (await anon.get("/ideas")).text
+
+
 async def test_a_kept_page_of_cards_shows_each_reader_their_own_votes(browser: Browser, anon: Client) -> None:
     """Lists keep their page of cards whole per version of its rows and reader (ideas/card_pages.py);
     a member's rows carry their votes, so readers with different votes never share one."""
