@@ -170,7 +170,10 @@ async def post_comment(request: Request) -> Response:
         parent=values.get("parent") or None,
         internal=values.get("internal") == "1",
     )
-    return see_other(_local(values.get("next")) or f"/ideas/{_id(request)}#comment-{comment.id}")
+    back_to = _local(values.get("next"))
+    if back_to:  # posted from elsewhere (the triage queue): say it worked, and where it went
+        flash(request, f"Your comment is posted on idea #{comment.idea_id}.", "success")
+    return see_other(back_to or f"/ideas/{_id(request)}#comment-{comment.id}")
 
 
 async def change_status(request: Request) -> Response:

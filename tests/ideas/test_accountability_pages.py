@@ -212,7 +212,7 @@ async def test_triage_queue_lists_ideas_past_or_near_their_target_by_demand(brow
     for absent in (answered, fresh, shipped, hidden):
         assert absent.id not in ids
     card = between(page.text, f'id="triage-{must.id}"', "</article>")
-    assert "Needs an answer" in card and "overdue since" in card and "demand 3" in card
+    assert "Needs an answer" in card and "overdue since" in card and "⚖ 3" in card
     assert f'action="/ideas/{must.id}/comments"' in card
     assert '<input type="hidden" name="next" value="/staff/triage">' in card
     assert "due <time" in between(page.text, f'id="triage-{near.id}"', "</article>")
@@ -224,7 +224,9 @@ async def test_triage_queue_lists_ideas_past_or_near_their_target_by_demand(brow
     assert response.status_code == 303
     assert response.headers["location"] == "/staff/triage"
     assert (await Idea.get(id=must.id)).first_response_at is not None
-    after = triage_ids((await staff_client.get("/staff/triage")).text)
+    queue = (await staff_client.get("/staff/triage")).text
+    assert f"Your comment is posted on idea #{must.id}." in queue
+    after = triage_ids(queue)
     assert must.id not in after and many.id in after
 
     member_client, _ = await browser()

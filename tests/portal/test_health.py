@@ -75,3 +75,10 @@ async def test_unavailable_when_the_database_stops_answering(
 async def test_health_is_plain_json_for_load_balancers(client: Client) -> None:
     response = await client.http.get("/healthz", headers={"Accept": "text/html"})
     assert response.headers["content-type"] == "application/json"
+
+
+async def test_every_page_names_its_icon_and_the_icon_is_served(client: Client) -> None:
+    page = (await client.get("/")).text
+    assert '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">' in page
+    icon = await client.get("/static/favicon.svg")
+    assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/svg+xml")
