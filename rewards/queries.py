@@ -81,6 +81,16 @@ def card(entry: dict[str, Any], balance: int) -> dict[str, Any]:
     return {**entry, "live": live, "action": action, "blocked": blocked}
 
 
+async def program() -> dict[str, Any]:
+    """What the program is, for a visitor: its tiers and how points are earned."""
+    earning = await rules.rules()
+    return {
+        "tiers": await all_tiers(),
+        "rules": [r for r in earning if r.enabled and r.points > 0],
+        "formula": ship_formula(earning),
+    }
+
+
 async def overview(user: User) -> dict[str, Any]:
     """Everything the member's insiders page shows."""
     account = await ledger.account(user.id)

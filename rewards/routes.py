@@ -20,8 +20,9 @@ def _perk_id(request: Request) -> int:
 
 async def insiders_page(request: Request) -> Response:
     user = user_of(request)
+    if user is None:  # what the program is, and a way in, rather than a bare sign-in form
+        return render(request, "rewards/insiders_public.html", await queries.program())
     permissions.require(user, "account.view")
-    assert user is not None
     return render(request, "rewards/insiders.html", await queries.overview(user))
 
 

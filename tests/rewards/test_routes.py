@@ -16,11 +16,20 @@ from tests.rewards.conftest import SignedIn
 from tests.rewards.helpers import balance, make_board, make_cm, make_deal, make_idea, make_program, reach
 
 
-async def test_visitors_are_sent_to_sign_in(anon: Client) -> None:
-    for url in ("/insiders", "/insiders/perks/1"):
-        response = await anon.get(url)
-        assert response.status_code == 303
-        assert response.headers["location"].startswith("/auth/signin")
+async def test_visitors_learn_what_the_program_is_and_are_sent_to_sign_in_for_the_rest(anon: Client) -> None:
+    page = await anon.get("/insiders")
+    assert page.status_code == 200
+    assert '<h1 id="about-h">The insider program</h1>' in page.text
+    # The tiers (migration 0002) and how points are earned, and a way in that comes back here.
+    assert '<strong>Insider</strong> <span class="muted">200+ points</span>' in page.text
+    assert 'id="earn-h">How to earn points' in page.text
+    assert (
+        'href="/auth/signin?next=/insiders"' in page.text
+        and 'href="/auth/signup?next=/insiders"' in page.text
+    )
+    response = await anon.get("/insiders/perks/1")
+    assert response.status_code == 303
+    assert response.headers["location"].startswith("/auth/signin")
 
 
 async def test_insiders_page_shows_points_tier_progress_and_history(browser: SignedIn) -> None:
