@@ -127,6 +127,35 @@ async def promote_by_domain(settings: Settings, user: User) -> None:
         user.role = "staff"
 
 
+async def rename(*, actor: User | None, name: str) -> User:
+    """Changes the name shown beside the member's posts."""
+    permissions.require(actor, "account.view")
+    assert actor is not None
+    errors = Errors()
+    name = check_name(name, errors)
+    errors.raise_if_any()
+    await User.filter(id=actor.id).update(name=name)
+    actor.name = name
+    return actor
+
+
+async def change_password(*, actor: User | None, current: str, new: str) -> User:
+    """Sets a new password (the current one first, when there is one) and signs every session out,
+    so one that someone else holds ends; the caller signs this one in again."""
+    permissions.require(actor, "account.view")
+    assert actor is not None
+    errors = Errors()
+    if actor.password_hash is not None and not await verify_password(actor.password_hash, current):
+        errors.add("current_password", "The password is wrong.")
+    check_password(new, errors, "new_password")
+    errors.raise_if_any()
+    actor.password_hash, actor.session_version = await hash_password(new), actor.session_version + 1
+    await User.filter(id=actor.id).update(
+        password_hash=actor.password_hash, session_version=actor.session_version
+    )
+    return actor
+
+
 async def authenticate(*, email: str, password: str) -> User:
     """The user with these credentials; one message for every failure, so nothing is revealed."""
     user = await User.get_or_none(email=normalize_email(email))

@@ -85,8 +85,8 @@ async def signin_link(request: Request) -> Response:
     if claimed:
         message += (
             " Your address is confirmed. Anything set on this account before that (a password, API tokens,"
-            " linked sign-in providers) is removed. To sign in with a password, set one with “Forgot your"
-            " password?” on the sign-in page."
+            " linked sign-in providers) is removed. To sign in with a password, choose one on your account"
+            " page."
         )
     return _signed_in(request, user, message)
 
@@ -122,7 +122,7 @@ async def verify(request: Request) -> Response:
         message += (
             " The account is yours: anything set on it before (a password, API tokens, linked sign-in"
             " providers) is removed and every other session signed out. To sign in with a password,"
-            " choose one with “Forgot your password?” on the sign-in page."
+            " choose one on your account page."
         )
     return _signed_in(request, user, message, "/" if cleared else target)
 

@@ -15,7 +15,7 @@ from portal import accounts, auth, db, links, oidc, permissions
 from portal.errors import Invalid
 from portal.models import User
 from portal.templating import flash, render
-from portal.web import client_address
+from portal.web import client_address, limit_writes
 
 
 def safe_next(target: str | None) -> str:
@@ -163,6 +163,37 @@ async def change_email(request: Request) -> Response:
     return RedirectResponse("/account", status_code=303)
 
 
+async def change_name(request: Request) -> Response:
+    user = auth.current_user(request)
+    form = await request.form()
+    name = str(form.get("name", ""))
+    await limit_writes(request, user)
+    try:
+        user = await accounts.rename(actor=user, name=name)
+    except Invalid as exc:
+        assert user is not None
+        return await _account_page(request, user, {"name": name}, exc.errors, status_code=422)
+    flash(request, f"Your posts are signed “{user.name}” now.", "success")
+    return RedirectResponse("/account", status_code=303)
+
+
+async def change_password(request: Request) -> Response:
+    user = auth.current_user(request)
+    form = await request.form()
+    if user is not None:
+        await rate_limit_signin(request, user.email)  # the current password may be guessed here
+    try:
+        user = await accounts.change_password(
+            actor=user, current=str(form.get("current_password", "")), new=str(form.get("new_password", ""))
+        )
+    except Invalid as exc:
+        assert user is not None
+        return await _account_page(request, user, {}, exc.errors, status_code=422)
+    auth.sign_in(request, user)  # this session goes on; every other one ended with the old password
+    flash(request, "Your password is changed, and every other session is signed out.", "success")
+    return RedirectResponse("/account", status_code=303)
+
+
 async def resend_verification(request: Request) -> Response:
     user = auth.current_user(request)
     permissions.require(user, "account.view")
@@ -212,6 +243,8 @@ def routes() -> list[BaseRoute]:
         Route("/auth/signout", signout, methods=["POST"]),
         Route("/account", account_page),
         Route("/account/email", change_email, methods=["POST"]),
+        Route("/account/name", change_name, methods=["POST"]),
+        Route("/account/password", change_password, methods=["POST"]),
         Route("/account/verify", resend_verification, methods=["POST"]),
         Route("/account/tokens", create_token, methods=["POST"]),
         Route("/account/tokens/{token_id:int}/revoke", revoke_token, methods=["POST"]),

@@ -367,3 +367,58 @@ async def test_sign_up_is_rate_limited(build_app: AppBuilder) -> None:
         assert response.status_code == 429
         assert "retry-after" in response.headers
         assert await User.all().count() == 0
+
+
+async def test_a_member_changes_the_name_shown_beside_their_posts(client: Client) -> None:
+    user = await make_user(name="Ann Old")
+    await client.sign_in_as(user)
+    page = (await client.get("/account")).text
+    assert 'action="/account/name"' in page and 'value="Ann Old"' in page
+    response = await client.post_form("/account/name", {"name": "  Ann   New "})
+    assert response.status_code == 303
+    assert "Your posts are signed “Ann New” now." in (await client.get("/account")).text
+    assert (await User.get(id=user.id)).name == "Ann New"
+    refused = await client.post_form("/account/name", {"name": "   "})
+    assert refused.status_code == 422
+    assert re.search(r'id="f-name"[^>]*aria-invalid="true"', refused.text, re.S)
+    assert (await User.get(id=user.id)).name == "Ann New"
+
+
+async def test_a_member_changes_the_password_and_other_sessions_end(app: Starlette, client: Client) -> None:
+    user = await make_user()
+    await client.sign_in_as(user)
+    async with Client(app) as elsewhere:
+        await elsewhere.sign_in_as(user)
+        wrong = await client.post_form(
+            "/account/password", {"current_password": "not it at all", "new_password": "a new long password"}
+        )
+        assert wrong.status_code == 422 and "The password is wrong." in wrong.text
+        short = await client.post_form(
+            "/account/password", {"current_password": PASSWORD, "new_password": "short"}
+        )
+        assert short.status_code == 422 and re.search(
+            r'id="f-new_password"[^>]*aria-invalid="true"', short.text, re.S
+        )
+        assert (await elsewhere.get("/api/v1/me")).status_code == 200, "refused changes change nothing"
+
+        response = await client.post_form(
+            "/account/password", {"current_password": PASSWORD, "new_password": "a new long password"}
+        )
+        assert response.status_code == 303
+        assert (await client.get("/api/v1/me")).json()["id"] == user.id, "this session goes on"
+        assert (await elsewhere.get("/api/v1/me")).status_code == 401, "the others end"
+    client._csrf = None
+    await client.post_form("/auth/signout")
+    client._csrf = None
+    assert (await client.sign_in(user.email, "a new long password")).status_code == 303
+
+
+async def test_an_account_without_a_password_chooses_one_without_a_current_one(client: Client) -> None:
+    user = await make_user()
+    await client.sign_in_as(user)
+    await User.filter(id=user.id).update(password_hash=None)  # as after signing in by an e-mailed link
+    page = (await client.get("/account")).text
+    assert "Choose a password" in page and 'name="current_password"' not in page
+    response = await client.post_form("/account/password", {"new_password": "my first password"})
+    assert response.status_code == 303
+    assert (await User.get(id=user.id)).password_hash is not None

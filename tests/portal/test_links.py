@@ -68,7 +68,8 @@ async def test_the_owner_of_an_address_claims_an_account_a_squatter_made_with_it
             response = await ann.post_form(link_in(text, "/auth/link"))
             assert response.status_code == 303
             page = (await ann.get(response.headers["location"])).text
-            assert "is removed" in page and "Forgot your password?" in page
+            assert "is removed" in page and "choose one on your account page" in page
+            assert "Choose a password" in (await ann.get("/account")).text
             assert (await ann.get("/api/v1/me")).json()["id"] == account.id
 
         claimed = await User.get(id=account.id)
