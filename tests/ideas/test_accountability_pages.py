@@ -252,4 +252,9 @@ async def test_dashboard_draws_its_charts_for_staff(browser: SignedIn) -> None:
     assert len(rows) == 12
     assert sum(int(a) for a, _ in rows) == 1 and sum(int(d) for _, d in rows) == 1
     distribution = between(page.text, 'id="dist-h"', "</section>")
-    assert "(1 ideas, 90 days)" in distribution
+    assert "(1 idea, 90 days)" in distribution
+    # Each bar chart has its figures as a table too.
+    assert '<tr><td>1–4 h</td><td class="num">1</td></tr>' in distribution.replace("&lt;", "<")
+    demand = between(page.text, 'id="board-h"', "</section>")
+    assert demand.count("<summary>As a table</summary>") == 2
+    assert '<tr><td>Dashboard board</td><td class="num">1</td></tr>' in demand
