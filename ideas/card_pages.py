@@ -35,6 +35,21 @@ class Cards:
 kept_pages: KeptStore[Cards] = KeptStore(max_characters=16 * 1024 * 1024)
 
 
+# The keys of search pages asked for once, newest last: a bounded memory, oldest forgotten first.
+_searched: dict[Any, None] = {}
+SEARCHES_REMEMBERED = 10_000
+
+
+def _searched_before(key: Any) -> bool:
+    """Whether this search page was asked for before (and remembers that it now was)."""
+    if key in _searched:
+        return True
+    _searched[key] = None
+    if len(_searched) > SEARCHES_REMEMBERED:
+        del _searched[next(iter(_searched))]
+    return False
+
+
 def draw(items: list[dict[str, Any]], reader: dict[str, Any]) -> Markup:
     module = templates.env.get_template("ideas/_idea_card.html").module
     return module.idea_cards(items, slot_macros(extensions.card_slots), reader)  # type: ignore[attr-defined,no-any-return]
@@ -49,6 +64,11 @@ async def list_with_cards(user: User | None, flt: IdeaFilter) -> tuple[IdeaPage,
     key = (astuple(flt), user.id if user is not None else 0, key_part(reader), tuple(extensions.card_slots))
     maps = await catalog.maps()
     kept = kept_pages.get(key)
+    if kept is None and flt.q and not _searched_before(key):
+        # Most searches are typed once: keeping their page would cost a digest and push pages that
+        # are asked for again out of the store. A search is kept from its second asking on.
+        page = await queries.list_ideas(user, flt)
+        return page, draw(page.items, reader)
     current = kept is not None and kept.value.maps[0] is maps[0] and kept.value.maps[1] is maps[1]
     page = await queries.list_ideas(user, flt, keeping=True, unless=kept.digest if kept and current else None)
     if page.unchanged:

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from ideas import boards, moderation, queries, service
+from ideas import boards, card_pages, moderation, queries, service
 from ideas.card_pages import kept_pages
 from ideas.models import Board, Idea
 from portal import sql
@@ -122,6 +122,27 @@ async def test_search_results_follow_new_matches_and_their_ranking(anon: Client)
     await queries.forget_searches()
     html = await _page(anon, url)
     assert html.count('class="idea-card"') == 2 and f'id="idea-{newer.id}"' in html
+
+
+async def test_a_search_is_kept_from_its_second_asking(anon: Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Most searches are typed once: keeping each would push the pages asked for again out."""
+    monkeypatch.setattr(card_pages, "_searched", {})
+    kept_pages.clear()  # no page of an earlier test's search
+    await make_idea(title="Calendar sync", body="Sync my calendar.")
+    drawn = kept_pages.drawn
+    first = await _page(anon, "/ideas?q=calendar")
+    assert first.count('class="idea-card"') == 1 and kept_pages.drawn == drawn, "asked once: not kept"
+    assert await _page(anon, "/ideas?q=calendar") == first
+    assert kept_pages.drawn == drawn + 1, "asked again: kept"
+    read = rows_read(monkeypatch, "FROM ideas i JOIN users u")
+    assert await _page(anon, "/ideas?q=calendar") == first
+    assert kept_pages.drawn == drawn + 1 and len(read) == 1, "kept: checked by one statement, not drawn"
+    # The memory of searches is bounded: the oldest is forgotten first.
+    monkeypatch.setattr(card_pages, "SEARCHES_REMEMBERED", 2)
+    for word in ("alpha", "beta", "gamma"):
+        await _page(anon, f"/ideas?q={word}")
+    remembered = [k[0] for k in card_pages._searched]
+    assert len(remembered) == 2 and not any("alpha" in f for f in remembered), remembered
 
 
 async def test_the_home_pages_trending_cards_are_kept_and_fresh(anon: Client) -> None:
