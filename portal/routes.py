@@ -12,7 +12,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from portal import accounts, auth, db, links, oidc, permissions
-from portal.errors import Invalid
+from portal.errors import Invalid, RateLimited
 from portal.models import User
 from portal.templating import flash, render
 from portal.web import client_address, limit_writes
@@ -64,12 +64,23 @@ async def signup_page(request: Request) -> Response:
         return render(request, "portal/signup.html", {"form": {}, "errors": {}})
     form = await request.form()
     values = {k: str(form.get(k, "")) for k in ("email", "name", "password")}
-    await rate_limit_signin(request, values["email"])
     try:
+        await rate_limit_signin(request, values["email"])
         await accounts.sign_up(**values, next_url=next_url)
-    except Invalid as exc:
+    except (Invalid, RateLimited) as exc:
         values.pop("password")
-        return render(request, "portal/signup.html", {"form": values, "errors": exc.errors}, status_code=422)
+        # A limit reached is said on the form too, with what was typed kept.
+        limited = isinstance(exc, RateLimited)
+        errors = {"email": exc.detail} if isinstance(exc, RateLimited) else exc.errors
+        response = render(
+            request,
+            "portal/signup.html",
+            {"form": values, "errors": errors},
+            status_code=429 if limited else 422,
+        )
+        if isinstance(exc, RateLimited):
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
     # Whoever opens the verification link in this browser is the person who signed up (see
     # `link_routes.verify`); the address is only what they typed, so this tells nobody anything.
     request.session[SIGNED_UP] = accounts.normalize_email(values["email"])
@@ -91,7 +102,15 @@ async def signin_page(request: Request) -> Response:
         return render(request, "portal/signin.html", _signin_context(request, next=next_url))
     form = await request.form()
     email, password = str(form.get("email", "")), str(form.get("password", ""))
-    await rate_limit_signin(request, email)
+    try:
+        await rate_limit_signin(request, email)
+    except RateLimited as exc:  # the form again, with what was typed and when to try again
+        context = _signin_context(
+            request, form={"email": email}, errors={"password": exc.detail}, next=next_url
+        )
+        response = render(request, "portal/signin.html", context, status_code=429)
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
     try:
         user = await accounts.authenticate(email=email, password=password)
         refusal = accounts.signin_refusal(request.app.state.settings, user, None)

@@ -334,7 +334,10 @@ async def test_sign_in_is_rate_limited(build_app: AppBuilder) -> None:
         assert response.status_code == 429
         assert 1 <= int(response.headers["retry-after"]) <= 60
         assert "text/html" in response.headers["content-type"]
-        assert "Too many requests" in response.text
+        # The form again, saying when to try, with the address typed kept.
+        assert re.search(r'id="f-password"[^>]*aria-invalid="true"', response.text, re.S)
+        assert "Too many requests; try again in" in response.text
+        assert f'value="{user.email}"' in response.text
         # Even the right password is refused while the limit holds.
         assert (await me(browser)).status_code == 401
 
@@ -366,6 +369,7 @@ async def test_sign_up_is_rate_limited(build_app: AppBuilder) -> None:
         )
         assert response.status_code == 429
         assert "retry-after" in response.headers
+        assert "Too many requests; try again in" in response.text and 'value="x@example.com"' in response.text
         assert await User.all().count() == 0
 
 
