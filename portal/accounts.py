@@ -74,10 +74,11 @@ def check_role(role: str, errors: Errors, field: str = "role") -> str:
     return role
 
 
-async def sign_up(*, email: str, name: str, password: str, next_url: str = "/") -> None:
+async def sign_up(*, email: str, name: str, password: str, next_url: str = "/", signer: str = "") -> None:
     """Creates an unverified account and mails a verification link; if the address has an account
     already, mails its owner instead. Both cost the same and return the same, so that the answer
-    reveals nothing; invalid input is the only error."""
+    reveals nothing; invalid input is the only error. `signer` is a secret mark the signing-up
+    browser keeps: the link carries it, so opening the link there can be told apart from elsewhere."""
     errors = Errors()
     email = check_email(email, errors)
     name = check_name(name, errors)
@@ -87,7 +88,7 @@ async def sign_up(*, email: str, name: str, password: str, next_url: str = "/") 
     try:
         async with in_transaction():
             user = await User.create(email=email, name=name, role="member", password_hash=password_hash)
-            await outbox.enqueue_mail("verify", user_id=user.id, next=next_url)
+            await outbox.enqueue_mail("verify", user_id=user.id, next=next_url, signer=signer)
     except IntegrityError:
         owner = await User.get_or_none(email=email)
         if owner is not None and owner.banned_at is None:

@@ -3,8 +3,8 @@
 Two checks, both required: the browser's Fetch-Metadata/Origin headers must not say the request
 came from another site, and a synchronizer token kept in the session must come back, either as the
 `X-CSRF-Token` header (htmx and API clients) or as the `csrf_token` form field (plain forms, so that
-pages work without JavaScript). Requests that carry a bearer token are not cookie-authenticated and
-need neither. Nor do paths under `exempt_prefixes`, which must authorise by something in the request
+pages work without JavaScript). API requests that carry a bearer token are not cookie-authenticated
+and need neither. Nor do paths under `exempt_prefixes`, which must authorise by something in the request
 itself that another site cannot know (the signed token of an RFC 8058 one-click unsubscribe link).
 """
 
@@ -57,7 +57,8 @@ class CSRFMiddleware:
             # No cookie, no ambient credentials to forge: the API answers 401 for anonymity itself.
             await self.app(scope, receive, send)
             return
-        if headers.get("authorization", "").lower().startswith("bearer "):
+        bearer = headers.get("authorization", "").lower().startswith("bearer ")
+        if bearer and scope["path"].startswith("/api/"):  # only the API takes tokens (`auth`)
             await self.app(scope, receive, send)
             return
         self._check_origin(scope, headers)

@@ -94,20 +94,25 @@ async def signin_link(request: Request) -> Response:
 # Verification of the address given at sign-up.
 
 
-def _opened_by_signer(request: Request, account: User) -> bool:
-    """Whether this browser made the sign-up (or is signed in to the account) the link is for."""
-    if request.session.get(SIGNED_UP) == account.email:
-        return True
+def _opened_by_holder(request: Request, account: User) -> bool:
+    """Whether this browser is signed in to the account."""
     current = user_of(request)
     return current is not None and current.id == account.id
+
+
+def _opened_by_signer(request: Request, account: User, payload: dict[str, object]) -> bool:
+    """Whether this browser made the sign-up the verification link is for (the link carries the
+    mark the sign-up left in its session), or is signed in to the account."""
+    mark = request.session.get(SIGNED_UP)
+    return bool(mark and payload.get("s") == mark) or _opened_by_holder(request, account)
 
 
 async def verify(request: Request) -> Response:
     settings = request.app.state.settings
     again = {"again": "/account", "again_label": "Ask for a new link on your account page"}
     try:
-        _payload, account = await links.check(settings, tokens.VERIFY, _token(request))
-        signer = _opened_by_signer(request, account)
+        payload, account = await links.check(settings, tokens.VERIFY, _token(request))
+        signer = _opened_by_signer(request, account, payload)
         if request.method == "GET":
             return render(request, "portal/verify_confirm.html", {"account": account, "signer": signer})
         disowned = (await request.form()).get("choice") == "not-me"
@@ -174,7 +179,9 @@ async def email_change(request: Request) -> Response:
         if request.method == "GET":
             payload, user = await links.check(settings, tokens.CHANGE_EMAIL, _token(request))
             return render(request, "portal/email_confirm.html", {"account": user, "new_email": payload["e"]})
-        user = await links.confirm_email_change(settings, _token(request))
+        _payload, account = await links.check(settings, tokens.CHANGE_EMAIL, _token(request))
+        holder = _opened_by_holder(request, account)
+        user = await links.confirm_email_change(settings, _token(request), holder=holder)
     except tokens.LinkProblem as exc:
         return link_problem(request, exc, **again)
     return _signed_in(request, user, f"Your address is now {user.email}.", "/account")

@@ -94,7 +94,9 @@ async def check(settings: Settings, purpose: tokens.Purpose, token: str) -> tupl
 def _check_binding(purpose: tokens.Purpose, payload: dict[str, Any], user: User) -> None:
     if purpose is tokens.VERIFY and payload.get("e") != user.email:
         raise tokens.problem("superseded")
-    if purpose is tokens.CHANGE_EMAIL and payload.get("f") != user.email:
+    # Signing out everywhere (a claim of the address, a new password) ends a pending change too.
+    moved_on = payload.get("f") != user.email or payload.get("v") != user.session_version
+    if purpose is tokens.CHANGE_EMAIL and moved_on:
         raise tokens.problem("superseded")
     if purpose is tokens.SIGNIN and payload.get("v") != user.session_version:
         raise tokens.problem("superseded")
@@ -198,13 +200,23 @@ async def reset_password(settings: Settings, token: str, password: str) -> User:
     return user
 
 
-async def confirm_email_change(settings: Settings, token: str) -> User:
+async def confirm_email_change(settings: Settings, token: str, *, holder: bool) -> User:
+    """Moves the account to the new address the link was mailed to. `holder`: the link is opened
+    in a browser signed in to the account. An address that gives staff rights is taken only there:
+    whoever reads that mailbox must not hand staff rights to an account someone else holds."""
     payload = tokens.read(settings.secret_key, tokens.CHANGE_EMAIL, token)
     new = str(payload.get("e", ""))
 
     async def effect(user: User) -> None:
         if await User.exists(email=new):
             raise Invalid({"email": f"{new} belongs to another account now; the change is not made."})
+        if user.role == "member" and accounts.is_staff_domain(settings, new) and not holder:
+            raise Invalid(
+                {
+                    "email": f"{new} gives staff rights here, so it is confirmed only in a browser signed"
+                    " in to the account that asked for it: sign in there and open the link again."
+                }
+            )
         user.email, user.email_verified_at = new, _now()
         await User.filter(id=user.id).update(email=new, email_verified_at=user.email_verified_at)
         await accounts.promote_by_domain(settings, user)
@@ -233,7 +245,8 @@ async def _verify_mail(settings: Settings, payload: dict[str, Any]) -> Mail | No
     user = await _account(payload)
     if user is None or user.email_verified_at is not None:
         return None
-    claims = {"u": user.id, "e": user.email, "n": payload.get("next")}
+    # "s": the mark the sign-up left in the signer's browser session (`link_routes.verify`).
+    claims = {"u": user.id, "e": user.email, "n": payload.get("next"), "s": payload.get("signer")}
     url = link(settings, "/auth/verify", tokens.VERIFY, claims)
     hours = int(tokens.VERIFY.max_age.total_seconds() // 3600)  # type: ignore[union-attr]
     return render(settings, "verify", {"user": user, "url": url, "hours": hours}, to=user.email)
@@ -280,7 +293,8 @@ async def _change_email_mail(settings: Settings, payload: dict[str, Any]) -> Mai
     if user is None or user.email != payload.get("previous"):
         return None
     new = str(payload["email"])
-    url = link(settings, "/auth/email", tokens.CHANGE_EMAIL, {"u": user.id, "e": new, "f": user.email})
+    claims = {"u": user.id, "e": new, "f": user.email, "v": user.session_version}
+    url = link(settings, "/auth/email", tokens.CHANGE_EMAIL, claims)
     return render(settings, "change_email", {"user": user, "url": url, "email": new}, to=new)
 
 

@@ -5,6 +5,7 @@ Pages reached from e-mailed links are in `portal.link_routes`; OpenID Connect in
 
 from __future__ import annotations
 
+import secrets
 from urllib.parse import urlsplit
 
 from starlette.requests import Request
@@ -64,9 +65,12 @@ async def signup_page(request: Request) -> Response:
         return render(request, "portal/signup.html", {"form": {}, "errors": {}})
     form = await request.form()
     values = {k: str(form.get(k, "")) for k in ("email", "name", "password")}
+    # A secret mark for this browser, whether or not an account is made (so it tells nothing):
+    # the verification link carries it, and `link_routes.verify` knows the signer by it.
+    mark = secrets.token_urlsafe(16)
     try:
         await rate_limit_signin(request, values["email"])
-        await accounts.sign_up(**values, next_url=next_url)
+        await accounts.sign_up(**values, next_url=next_url, signer=mark)
     except (Invalid, RateLimited) as exc:
         values.pop("password")
         # A limit reached is said on the form too, with what was typed kept.
@@ -81,9 +85,7 @@ async def signup_page(request: Request) -> Response:
         if isinstance(exc, RateLimited):
             response.headers["Retry-After"] = str(exc.retry_after)
         return response
-    # Whoever opens the verification link in this browser is the person who signed up (see
-    # `link_routes.verify`); the address is only what they typed, so this tells nobody anything.
-    request.session[SIGNED_UP] = accounts.normalize_email(values["email"])
+    request.session[SIGNED_UP] = mark
     return check_mail(request, values["email"], "signup")
 
 

@@ -181,6 +181,88 @@ async def test_a_staff_address_confirmed_away_from_the_sign_up_keeps_nothing_set
         assert await _password_works(app, "dev@acme.example")
 
 
+async def test_a_sign_up_refused_for_a_taken_address_does_not_make_this_browser_the_signer(
+    build_app: AppBuilder, make_settings: Any
+) -> None:
+    """The sign-up's mark is secret and travels in the link: a second sign-up with the address (no
+    account made, the same answer) leaves a mark the first link does not carry."""
+    settings = make_settings(staff_email_domains=("acme.example",))
+    async with build_app(staff_email_domains=("acme.example",)) as app:
+        async with Client(app) as squatter:
+            await _sign_up(squatter, "cto@acme.example", "squatter-secret")
+        [verify] = [m.text for m in await deliver_mail(settings) if m.recipient == "cto@acme.example"]
+        async with Client(app) as owner:  # puzzled by the mail, the owner signs up too, then opens it
+            await _sign_up(owner, "cto@acme.example", "owner-secret-1")
+            url = link_in(verify, "/auth/verify")
+            assert "Was it you?" in (await owner.get(url)).text
+            assert (await owner.post_form(url, {"choice": "mine"})).status_code == 303
+        cto = await User.get(email="cto@acme.example")
+        assert (cto.role, cto.password_hash) == ("staff", None)
+        assert not await _password_works(app, "cto@acme.example", "squatter-secret")
+
+
+async def test_a_change_of_address_asked_before_the_owner_claims_the_account_dies_with_the_claim(
+    app: Starlette, settings: Settings
+) -> None:
+    async with Client(app) as squatter:
+        await _sign_up(squatter, "ann@example.com", "squatter-secret")
+        await deliver_mail(settings)
+        await squatter.sign_in("ann@example.com", "squatter-secret")
+        response = await squatter.post_form(
+            "/account/email", {"email": "mallory@evil.example", "password": "squatter-secret"}
+        )
+        assert response.status_code == 303
+        pending = {m.recipient: m.text for m in await deliver_mail(settings)}["mallory@evil.example"]
+    async with Client(app) as ann:
+        await ann.post_form("/auth/link", {"email": "ann@example.com"})
+        text = (await mails_to(settings, "ann@example.com"))[-1]
+        assert (await ann.post_form(link_in(text, "/auth/link"))).status_code == 303
+    async with Client(app) as squatter:  # the link asked for before the claim is good for two days
+        response = await squatter.post_form(link_in(pending, "/auth/email"))
+        assert response.status_code == 400 and "account changed after it was sent" in response.text
+    assert (await User.get(email="ann@example.com")).password_hash is None
+
+
+async def test_an_address_that_gives_staff_rights_is_taken_only_where_the_account_is_signed_in(
+    build_app: AppBuilder, make_settings: Any
+) -> None:
+    """Whoever reads cto@'s mail must not hand staff rights to an account someone else holds."""
+    settings = make_settings(staff_email_domains=("acme.example",))
+    async with build_app(staff_email_domains=("acme.example",)) as app:
+        member = await make_user(email="mallory@evil.example")
+        async with Client(app) as browser:
+            await browser.sign_in_as(member)
+            response = await browser.post_form(
+                "/account/email", {"email": "cto@acme.example", "password": PASSWORD}
+            )
+            assert response.status_code == 303
+            url = link_in(
+                {m.recipient: m.text for m in await deliver_mail(settings)}["cto@acme.example"], "/auth/email"
+            )
+            async with Client(app) as elsewhere:
+                refused = await elsewhere.post_form(url)
+                assert refused.status_code == 422 and "gives staff rights here" in refused.text
+            assert (await User.get(id=member.id)).email == "mallory@evil.example"
+            assert (await browser.post_form(url)).status_code == 303, "where the account is signed in"
+        moved = await User.get(id=member.id)
+        assert (moved.email, moved.role) == ("cto@acme.example", "staff")
+
+
+async def test_api_tokens_open_the_api_only(client: Client) -> None:
+    """A leaked token must not become a session: say, by choosing a password for an account
+    that has none on the account page."""
+    user = await make_user()
+    await User.filter(id=user.id).update(password_hash=None)
+    bearer = {"Authorization": f"Bearer {await accounts.create_token(actor=user, owner=user)}"}
+    assert (await client.http.get("/api/v1/me", headers=bearer)).status_code == 200
+    assert (await client.http.get("/account", headers=bearer)).status_code == 401
+    response = await client.http.post(
+        "/account/password", data={"new_password": "chosen by a token"}, headers=bearer
+    )
+    assert response.status_code in (401, 403) and "set-cookie" not in response.headers
+    assert (await User.get(id=user.id)).password_hash is None
+
+
 async def test_a_reset_link_on_an_unproven_account_drops_the_tokens_and_providers_set_before(
     client: Client, settings: Settings
 ) -> None:
