@@ -8,7 +8,15 @@ from tortoise.transactions import in_transaction
 from ideas import ranking
 from ideas.events import CommentMarkedHelpful, CommentPosted
 from ideas.models import Comment, Idea
-from ideas.service import follow_quietly, follower_ids, idea_url, notify_mentions, now, visible_idea
+from ideas.service import (
+    counted_publicly,
+    follow_quietly,
+    follower_ids,
+    idea_url,
+    notify_mentions,
+    now,
+    visible_idea,
+)
 from ideas.visibility import readers_among
 from portal import audit, events, markup, notifications, permissions
 from portal.errors import Errors, Invalid, NotFound
@@ -92,6 +100,11 @@ async def mark_official(*, actor: User | None, comment_id: int) -> Comment:
     assert actor is not None
     if comment.internal or comment.hidden_at is not None or not comment.by_staff:
         raise Invalid({"comment": "Only a visible staff comment can be the official response."})
+    if not await counted_publicly([{"internal": False, "merged_from_id": comment.merged_from_id}]):
+        # Moved here by a merge from an idea not everyone may see: its followers are told the answer.
+        raise Invalid(
+            {"comment": "This comment was written on an idea not everyone may see; it cannot be the answer."}
+        )
     async with in_transaction():
         await Idea.filter(id=idea.id).update(official_comment_id=comment.id)
         await Idea.filter(id=idea.id, first_response_at=None).update(first_response_at=now())

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from ideas import moderation, queries, service
+from ideas import comments, moderation, queries, service
 from ideas.events import IdeaMerged
 from ideas.models import Comment, Follow, Idea
 from portal import events
 from portal.errors import Forbidden, Invalid
-from portal.models import AuditEntry
+from portal.models import AuditEntry, Notification
 from tests.browser import Client
 from tests.factories import make_board, make_comment, make_idea, make_user
 from tests.ideas.conftest import SignedIn
@@ -160,3 +160,22 @@ async def test_the_idea_page_does_not_show_a_private_duplicates_comments(  # typ
     page = await anon.get(f"/ideas/{target.id}", follow_redirects=True)
     assert page.status_code == 200
     assert "confidential roadmap detail" not in page.text
+
+
+async def test_a_comment_from_a_private_duplicate_cannot_be_the_public_answer(app) -> None:  # type: ignore[no-untyped-def]
+    """Marking the answer tells every follower its text: it must be one everyone may read."""
+    staff, follower = await make_user(role="staff"), await make_user()
+    target = await make_idea(title="Public target")
+    await service.follow(actor=follower, idea_id=target.id)
+    secret = await make_idea(board=await make_board(visibility="private"), title="Private duplicate")
+    private = await make_comment(idea=secret, author=staff, body="Internal pricing: 9 euros")
+    await Comment.filter(id=private.id).update(by_staff=True)
+    await service.merge(actor=staff, idea_id=secret.id, into=target.id)
+    with pytest.raises(Invalid) as refused:
+        await comments.mark_official(actor=staff, comment_id=private.id)
+    assert "written on an idea not everyone may see" in refused.value.errors["comment"]
+    assert (await Idea.get(id=target.id)).official_comment_id is None
+    assert not await Notification.filter(user_id=follower.id, kind="official_response").exists()
+    public = await comments.post_comment(actor=staff, idea_id=target.id, body="We are on it.")
+    await comments.mark_official(actor=staff, comment_id=public.id)
+    assert await Notification.filter(user_id=follower.id, kind="official_response").exists()
