@@ -22,10 +22,11 @@ class PortalAuthBackend(AuthenticationBackend):
     async def authenticate(self, conn: HTTPConnection) -> tuple[AuthCredentials, BaseUser] | None:
         header = conn.headers.get("authorization")
         if header is not None:
-            if not conn.url.path.startswith("/api/"):
-                # The pages are for people in a browser: a token there could, say, choose a password
-                # for an account without one and turn a leaked token into a lasting sign-in.
-                raise AuthenticationError("API tokens work with the JSON API (/api/v1/...) only.")
+            if not conn.url.path.startswith("/api/") and conn.scope.get("method") not in ("GET", "HEAD"):
+                # Outside the API a token may read (a staff export, a feed) but not act: on the
+                # pages' forms it could, say, choose a password for an account without one and turn
+                # a leaked token into a lasting sign-in.
+                raise AuthenticationError("API tokens change things through the JSON API (/api/v1/...) only.")
             scheme, _, token = header.partition(" ")
             if scheme.lower() != "bearer" or not token.strip():
                 raise AuthenticationError("Authorization must be 'Bearer <token>'.")
