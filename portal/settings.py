@@ -71,6 +71,8 @@ class Settings:
     serve_worker: bool = False
     # Tries of one webhook delivery before it shows as failed (the outbox backs off between tries).
     webhook_max_attempts: int = 5
+    # Deliver webhooks to loopback and private-network addresses too (receivers beside the portal).
+    webhook_private_addresses: bool = False
 
     @property
     def production(self) -> bool:
@@ -148,6 +150,10 @@ class Settings:
                 f"HEARKEN_WEBHOOK_MAX_ATTEMPTS must be a number from 1 to 8, not {webhook_attempts!r}"
             )
 
+        private_hooks = (get("HEARKEN_WEBHOOK_PRIVATE_ADDRESSES") or "0").lower()
+        if private_hooks not in ("0", "1", "true", "false", "yes", "no"):
+            raise SettingsError(f"HEARKEN_WEBHOOK_PRIVATE_ADDRESSES must be 1 or 0, not {private_hooks!r}")
+
         return cls(
             database_url=database_url,
             secret_key=secret_key,
@@ -164,6 +170,7 @@ class Settings:
             digest_hour=int(digest_hour),
             serve_worker=serve_worker in ("1", "true", "yes"),
             webhook_max_attempts=int(webhook_attempts),
+            webhook_private_addresses=private_hooks in ("1", "true", "yes"),
             **_rate_limits(get),
         )
 

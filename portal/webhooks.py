@@ -16,10 +16,13 @@ HMAC-SHA256 with the webhook's secret over `f"{t}.{body}"`.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
+import ipaddress
 import json
 import secrets
+import socket
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
@@ -185,6 +188,27 @@ class DeliveryFailed(Exception):
     """The receiver did not answer 2xx; the outbox tries again later."""
 
 
+async def private_address(url: str) -> str | None:
+    """The first address of the receiver's host that is not on the public internet (loopback, a
+    private network, link-local such as a cloud's metadata service), or None.
+
+    A webhook is a request the portal makes on an administrator's word: pointed inward, it would
+    reach services that trust the portal's network. Checked as each delivery starts; redirects are
+    never followed. (A host whose name changes address between this check and the connection
+    could still slip through; the delivery's own resolution is not pinned.)
+    """
+    host = urlsplit(url).hostname or ""
+    try:
+        found = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError):
+        return None  # unresolvable: the delivery fails with the resolver's own error
+    for info in found:
+        address = str(info[4][0]).split("%", 1)[0]  # an IPv6 zone index is no part of the address
+        if not ipaddress.ip_address(address).is_global:
+            return address
+    return None
+
+
 async def deliver(row: OutboxMessage, settings: Settings) -> None:
     payload = row.payload
     hook = await Webhook.get_or_none(id=payload["webhook_id"])
@@ -204,6 +228,14 @@ async def deliver(row: OutboxMessage, settings: Settings) -> None:
     status: int | None = None
     error = ""
     started = time.monotonic()
+    inward = None if settings.webhook_private_addresses else await private_address(hook.url)
+    if inward is not None:
+        error = (
+            f"Refused: {urlsplit(hook.url).hostname} is at {inward}, not on the public internet"
+            " (HEARKEN_WEBHOOK_PRIVATE_ADDRESSES=1 allows receivers on the local network)."
+        )
+        await _record_attempt(row, hook, status, error, started)
+        raise outbox.PermanentFailure(error)
     try:
         async with httpx.AsyncClient(timeout=TIMEOUT, follow_redirects=False) as client:
             response = await client.post(hook.url, content=body.encode(), headers=headers)
@@ -212,21 +244,27 @@ async def deliver(row: OutboxMessage, settings: Settings) -> None:
             error = f"HTTP {status}: {response.text[:_ERROR_BODY_CHARS]}".rstrip(": ")
     except httpx.HTTPError as exc:
         error = f"{type(exc).__name__}: {exc}".rstrip(": ")
-    await WebhookAttempt.create(
-        webhook_id=hook.id,
-        outbox_id=row.id,
-        delivery_id=payload["delivery_id"],
-        event=payload["event"],
-        attempt=row.attempts,
-        status_code=status,
-        error=error,
-        duration_ms=int((time.monotonic() - started) * 1000),
-    )
+    await _record_attempt(row, hook, status, error, started)
     if not error:
         return
     if row.attempts >= settings.webhook_max_attempts:
         raise outbox.PermanentFailure(f"{error} (gave up after {row.attempts} tries)")
     raise DeliveryFailed(error)
+
+
+async def _record_attempt(
+    row: OutboxMessage, hook: Webhook, status: int | None, error: str, started: float
+) -> None:
+    await WebhookAttempt.create(
+        webhook_id=hook.id,
+        outbox_id=row.id,
+        delivery_id=row.payload["delivery_id"],
+        event=row.payload["event"],
+        attempt=row.attempts,
+        status_code=status,
+        error=error,
+        duration_ms=int((time.monotonic() - started) * 1000),
+    )
 
 
 # --- administration ------------------------------------------------------------------------------

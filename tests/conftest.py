@@ -49,6 +49,7 @@ def base_settings(database_url: str) -> Settings:
         secret_key=TEST_SECRET,
         base_url="http://testserver",
         env="development",
+        webhook_private_addresses=True,  # the tests' receivers listen on loopback
     )
 
 

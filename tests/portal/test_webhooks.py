@@ -29,7 +29,7 @@ from ideas import comments, moderation, service
 from ideas.events import IdeaPosted
 from portal import events, outbox, webhooks
 from portal.models import OutboxMessage, Webhook, WebhookAttempt
-from portal.settings import Settings
+from portal.settings import Settings, SettingsError
 from rewards import perks
 from tests.browser import Client
 from tests.factories import make_board, make_idea, make_user
@@ -220,6 +220,50 @@ async def test_each_subscribed_event_is_delivered_with_its_payload(
     # Delivery ids are unique, and every delivery was logged once.
     assert len({r.headers["hearken-delivery"] for r in receiver.received}) == 4
     assert await WebhookAttempt.filter(webhook_id=hook.id, status_code=200).count() == 4
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "RECEIVER",  # the test's receiver, on loopback
+        "http://localhost:9/hook",
+        "http://10.1.2.3/hook",
+        "http://169.254.169.254/latest/meta-data",  # a cloud's metadata service
+        "http://[::1]:9/hook",
+    ],
+)
+async def test_deliveries_to_the_local_network_are_refused_unless_allowed(
+    app: Starlette, make_settings: Any, receiver: Receiver, url: str
+) -> None:
+    """A webhook is a request made on an administrator's word: pointed inward, it would reach
+    services that trust the portal's network."""
+    settings = make_settings(webhook_private_addresses=False)
+    hook = await add_webhook(receiver.url if url == "RECEIVER" else url)
+    await make_idea(title="Not for the intranet")
+    [row] = await webhook_rows(hook)
+    assert await outbox.Worker(settings, clock=Clock()).run_once() == 1
+    row = await OutboxMessage.get(id=row.id)
+    assert row.failed_at is not None and row.attempts == 1, "refused at once, never tried again"
+    assert (
+        "not on the public internet" in row.last_error
+        and "HEARKEN_WEBHOOK_PRIVATE_ADDRESSES" in row.last_error
+    )
+    [attempt] = await WebhookAttempt.filter(outbox_id=row.id)
+    assert attempt.status_code is None and attempt.error == row.last_error
+    assert receiver.received == []
+
+
+async def test_a_public_address_is_not_refused() -> None:
+    assert await webhooks.private_address("http://93.184.215.14/hook") is None
+    assert await webhooks.private_address("https://[2606:2800:21f:cb07:6820:80da:af6b:8b2c]/") is None
+
+
+def test_receivers_on_the_local_network_are_allowed_by_a_setting() -> None:
+    env = {"HEARKEN_SECRET_KEY": "x" * 40, "HEARKEN_WEBHOOK_PRIVATE_ADDRESSES": "1"}
+    assert Settings.from_env(env).webhook_private_addresses is True
+    assert Settings.from_env({"HEARKEN_SECRET_KEY": "x" * 40}).webhook_private_addresses is False
+    with pytest.raises(SettingsError, match="HEARKEN_WEBHOOK_PRIVATE_ADDRESSES must be 1 or 0"):
+        Settings.from_env({**env, "HEARKEN_WEBHOOK_PRIVATE_ADDRESSES": "maybe"})
 
 
 async def test_a_receiver_that_fails_three_times_gets_retries_then_the_delivery_shows_failed(
