@@ -59,6 +59,18 @@ async def check_mail_page(request: Request) -> Response:
     )
 
 
+def _signup_again(
+    request: Request, values: dict[str, str], errors: dict[str, str], limited: RateLimited | None = None
+) -> Response:
+    """The sign-up form once more with its errors and what was typed (never the password): 422, or
+    429 with Retry-After when a rate limit refused it."""
+    context = {"form": {k: v for k, v in values.items() if k != "password"}, "errors": errors}
+    response = render(request, "portal/signup.html", context, status_code=429 if limited else 422)
+    if limited is not None:
+        response.headers["Retry-After"] = str(limited.retry_after)
+    return response
+
+
 async def signup_page(request: Request) -> Response:
     next_url = safe_next(request.query_params.get("next"))
     if request.method == "GET":
@@ -71,20 +83,10 @@ async def signup_page(request: Request) -> Response:
     try:
         await rate_limit_signin(request, values["email"])
         await accounts.sign_up(**values, next_url=next_url, signer=mark)
-    except (Invalid, RateLimited) as exc:
-        values.pop("password")
-        # A limit reached is said on the form too, with what was typed kept.
-        limited = isinstance(exc, RateLimited)
-        errors = {"email": exc.detail} if isinstance(exc, RateLimited) else exc.errors
-        response = render(
-            request,
-            "portal/signup.html",
-            {"form": values, "errors": errors},
-            status_code=429 if limited else 422,
-        )
-        if isinstance(exc, RateLimited):
-            response.headers["Retry-After"] = str(exc.retry_after)
-        return response
+    except RateLimited as exc:  # said on the form too, with what was typed kept
+        return _signup_again(request, values, {"email": exc.detail}, exc)
+    except Invalid as exc:
+        return _signup_again(request, values, exc.errors)
     request.session[SIGNED_UP] = mark
     return check_mail(request, values["email"], "signup")
 
