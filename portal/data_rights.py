@@ -8,7 +8,7 @@ setup, so the portal never imports them.
 Deleting an account keeps the content people wrote (ideas, comments, the points ledger) and makes it
 anonymous: the user row stays, named "Deleted member", with an address that cannot receive mail, no
 password, no sign-in identities or tokens, and every session ended. What named the person elsewhere
-(notifications, queued mail, webhook payloads, the audit log) is removed or rewritten.
+(notifications, queued and kept mail, webhook payloads, the audit log) is removed or rewritten.
 """
 
 from __future__ import annotations
@@ -150,6 +150,7 @@ async def delete_account(*, actor: User | None, password: str = "", email: str =
             session_version=F("session_version") + 1,
         )
         await _scrub_notifications(scrub)
+        await _scrub_kept_mail(scrub)
         await _scrub_outbox(scrub)
         await _scrub_audit(scrub)
         await audit.record(actor, "account.delete", kind="user", object_id=actor.id)
@@ -192,6 +193,21 @@ async def _scrub_notifications(scrub: _Scrubber) -> None:
         title, body = scrub.text(row["title"]), scrub.text(row["body"])
         if (title, body) != (row["title"], row["body"]):
             await Notification.filter(id=row["id"]).update(title=title, body=body)
+
+
+async def _scrub_kept_mail(scrub: _Scrubber) -> None:
+    """Mail kept for reading (no SMTP set) that was sent to others and names the person."""
+    match = Q(subject__icontains=scrub.email) | Q(text__icontains=scrub.email)
+    if scrub.name:
+        match |= Q(subject__contains=scrub.name) | Q(text__contains=scrub.name) | Q(html__contains=scrub.name)
+    for row in await KeptMail.filter(match).values("id", "subject", "text", "html", "headers"):
+        cleaned = {
+            "subject": scrub.text(row["subject"]),
+            "text": scrub.text(row["text"]),
+            "html": scrub.text(row["html"]),
+            "headers": scrub.value(_json(row["headers"])),
+        }
+        await KeptMail.filter(id=row["id"]).update(**cleaned)
 
 
 def _json(value: Any) -> Any:

@@ -12,7 +12,7 @@ from starlette.applications import Starlette
 
 from ideas import comments, service
 from ideas.models import Follow, Idea
-from portal import accounts, webhooks
+from portal import accounts, data_rights, outbox, webhooks
 from portal.models import (
     ApiToken,
     AuditEntry,
@@ -22,6 +22,7 @@ from portal.models import (
     OutboxMessage,
     User,
 )
+from portal.settings import Settings
 from rewards import perks
 from rewards.models import Claim, MemberPoints, PointEntry
 from tests.browser import Client
@@ -255,3 +256,47 @@ async def test_the_only_administrator_cannot_delete_the_account(app: Starlette, 
     assert response.status_code == 303
     assert "only administrator" in (await client.get("/account")).text
     assert (await User.get(id=admin.id)).email == OLD_EMAIL
+
+
+async def test_the_download_holds_no_code_now_given_to_someone_else(app: Starlette) -> None:
+    cm, zoe, olaf = await make_user(role="community_manager"), await make_user(), await make_user()
+    deal = await perks.create_perk(
+        actor=cm, data={"kind": "deal", "title": "One code", "codes": "ONLY-CODE-1"}
+    )
+    first = await perks.claim_perk(actor=zoe, perk_id=deal.id)
+    assert first.code == "ONLY-CODE-1"
+    await perks.revoke_claim(actor=cm, claim_id=first.claim.id, return_code=True, reason="a mistake")
+    assert (await perks.claim_perk(actor=olaf, perk_id=deal.id)).code == "ONLY-CODE-1"
+    download = data_rights.to_json(await data_rights.export_data(actor=zoe))
+    assert "ONLY-CODE-1" not in download and '"status": "revoked"' in download
+    assert "ONLY-CODE-1" in data_rights.to_json(await data_rights.export_data(actor=olaf)), (
+        "a held code is shown"
+    )
+
+
+async def test_a_deleted_member_s_program_seat_goes_to_the_first_waiting(app: Starlette) -> None:
+    cm, zoe, olaf = await make_user(role="community_manager"), await make_user(), await make_user()
+    program = await perks.create_perk(actor=cm, data={"kind": "early_access", "title": "Beta", "capacity": 1})
+    assert (await perks.claim_perk(actor=zoe, perk_id=program.id)).claim.status == "admitted"
+    assert (await perks.claim_perk(actor=olaf, perk_id=program.id)).claim.status == "waitlisted"
+    await data_rights.delete_account(actor=zoe, password=PASSWORD)
+    assert await Claim.filter(user_id=zoe.id, status="left").count() == 1
+    assert await Claim.filter(user_id=olaf.id, status="admitted").count() == 1
+
+
+async def test_deletion_rewrites_kept_mail_sent_to_others_that_names_the_person(
+    app: Starlette, settings: Settings
+) -> None:
+    zoe = await make_user(name="Zoë Example", email="zoe.example@example.com")
+    olaf = await make_user(name="Olaf Other")
+    idea = await make_idea(board=await make_board(), author=olaf, title="Calendar sync")
+    await comments.post_comment(actor=zoe, idea_id=idea.id, body="Yes @OlafOther please")
+    worker = outbox.Worker(settings)
+    while await worker.run_once():
+        pass
+    mail_to_olaf = await KeptMail.filter(recipient=olaf.email).values("subject", "text")
+    assert "Zoë Example" in json.dumps(mail_to_olaf, ensure_ascii=False)
+    await data_rights.delete_account(actor=zoe, password=PASSWORD)
+    kept = json.dumps(await KeptMail.all().values("subject", "text", "html", "headers"), ensure_ascii=False)
+    assert "Zoë Example" not in kept and "zoe.example@example.com" not in kept
+    assert "Deleted member" in kept and "Calendar sync" in kept, "rewritten, not dropped"
