@@ -18,11 +18,14 @@ def _setup() -> None:
         exports,
         policy,
         queries,
+        visibility,
         webhook_payloads,
     )
+    from portal import notifications
 
     queries.install()
     _install_template_globals()
+    notifications.register_notice_filter(visibility.readable_notices)
     webhook_payloads.install()
     data_rights.install()
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
+from types import SimpleNamespace
 
 from ideas import catalog
 from ideas.models import Board, Idea
 from ideas.policy import can_view_board, prepare_access
-from portal.models import User
+from portal.models import Notification, User
 from portal.permissions import is_staff
 
 
@@ -46,3 +48,24 @@ async def readers_among(user_ids: Iterable[int], idea: Idea) -> list[int]:
         if idea_visible(user, idea, board):
             readers.append(user.id)
     return readers
+
+
+_IDEA_PATH = re.compile(r"/ideas/(\d+)(?!\d)")
+
+
+async def readable_notices(user: User, items: list[Notification]) -> list[Notification]:
+    """The notices of `items` that `user` may still read: one about an idea (it links to it) goes
+    when the idea is hidden, or on a board they cannot see, since it was written."""
+    about = {n.id: int(m[1]) for n in items if (m := _IDEA_PATH.match(n.url or ""))}
+    if not about:
+        return items
+    rows = await Idea.filter(id__in=set(about.values())).values("id", "board_id", "hidden_at")
+    boards = await catalog.board_map()
+    await prepare_access(user, [boards[r["board_id"]] for r in rows if r["board_id"] in boards])
+    visible = {
+        r["id"]
+        for r in rows
+        if r["board_id"] in boards
+        and idea_visible(user, SimpleNamespace(hidden_at=r["hidden_at"]), boards[r["board_id"]])  # type: ignore[arg-type]
+    }
+    return [n for n in items if n.id not in about or about[n.id] in visible]

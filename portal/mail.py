@@ -218,6 +218,7 @@ async def _digest(settings: Settings, payload: dict[str, Any]) -> Mail | None:
     items = await Notification.filter(user_id=user.id, id__in=payload.get("notification_ids", [])).order_by(
         "created_at", "id"
     )
+    items = await notifications.still_readable(user, list(items))  # a day may have changed who sees what
     if not items:
         return None
     entries = [

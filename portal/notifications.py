@@ -6,7 +6,7 @@ daily digest (the row waits, marked `digest_pending`, until `queue_digests` gath
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -29,6 +29,23 @@ class Kind:
 
 
 _kinds: dict[str, Kind] = {}
+
+# Checks that drop the notices a person may no longer read (news of an idea hidden or moved to a
+# board they cannot see since it was written), asked when notices are sent later (the digest).
+NoticeFilter = Callable[[User, list[Notification]], Awaitable[list[Notification]]]
+_notice_filters: list[NoticeFilter] = []
+
+
+def register_notice_filter(fn: NoticeFilter) -> None:
+    if fn not in _notice_filters:
+        _notice_filters.append(fn)
+
+
+async def still_readable(user: User, items: list[Notification]) -> list[Notification]:
+    """The notices of `items` that `user` may still read, in order."""
+    for fn in _notice_filters:
+        items = await fn(user, items)
+    return items
 
 
 def register_kind(key: str, label: str, default: str = "instant") -> Kind:

@@ -3,10 +3,13 @@ see the idea now: following it outlasts the access it needed (ideas.visibility.r
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from ideas import catalog, comments, moderation, service
 from ideas.models import Board
 from ideas.service import handle_of
-from portal.models import Notification
+from portal import notifications, outbox
+from portal.models import KeptMail, Notification, NotificationPreference
 from tests.factories import make_board, make_idea, make_user
 
 
@@ -48,3 +51,23 @@ async def test_a_follower_of_a_hidden_idea_hears_nothing_of_it(app) -> None:  # 
     await moderation.hide_idea(actor=staff, idea_id=idea.id, reason="spam")
     await service.change_status(actor=staff, idea_id=idea.id, status="declined", message="No.")
     assert await told(member.id) == []
+
+
+async def test_a_digest_leaves_out_news_of_an_idea_hidden_since(app, settings) -> None:  # type: ignore[no-untyped-def]
+    """The digest goes out up to a day after its notices were written: it asks again."""
+    member, staff = await make_user(), await make_user(role="admin")
+    hidden = await make_idea(board=await make_board(), title="Secretive title here")
+    kept = await make_idea(board=await make_board(), title="A public one")
+    for idea in (hidden, kept):
+        await service.follow(actor=member, idea_id=idea.id)
+    await NotificationPreference.create(user=member, kind="status_changed", mode="digest")
+    for idea in (hidden, kept):
+        await service.change_status(actor=staff, idea_id=idea.id, status="planned", message="Soon.")
+    await moderation.hide_idea(actor=staff, idea_id=hidden.id, reason="spam")
+    later = datetime.now(UTC) + timedelta(days=1)
+    assert await notifications.queue_digests(now=later, hour=later.hour) == 1
+    worker = outbox.Worker(settings, clock=lambda: later)
+    while await worker.run_once():
+        pass
+    [digest] = await KeptMail.filter(recipient=member.email).values("subject", "text")
+    assert "A public one" in digest["text"] and "Secretive title here" not in digest["text"]
